@@ -1,0 +1,56 @@
+# The first target run on a fresh clone creates .venv, installs sitegen with its dev
+# extras and runs `npm ci`; nothing else needs installing by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SITEGEN := $(VENV)/bin/sitegen
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup site demo demo-data serve test test-fast lint bench bench-build bench-logs bench-serve clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+	touch $@
+
+site: setup  ## build reports/ into public/
+	$(SITEGEN) build
+
+demo-data: setup  ## generate the bundled sample nights into demo/reports
+	$(PY) examples/make_demo.py --out demo/reports
+
+demo: demo-data  ## build and serve a site from generated sample nights
+	$(SITEGEN) serve --reports demo/reports --output demo/public --host $(HOST) --port $(PORT)
+
+serve: setup  ## build, watch and serve reports/ with live reload
+	$(SITEGEN) serve --host $(HOST) --port $(PORT)
+
+test: setup  ## the whole test suite (installs missing Debian packages when run as root)
+	scripts/system-deps
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check sitegen tests bench examples
+	$(VENV)/bin/lint-imports
+
+bench: bench-build bench-logs bench-serve
+
+bench-build: setup
+	$(PY) bench/bench_build.py
+
+bench-logs: setup
+	$(PY) bench/bench_logs.py
+
+bench-serve: setup
+	$(PY) bench/bench_serve.py
+
+clean:
+	rm -rf public demo .sitegen-cache .pytest_cache

@@ -1,0 +1,213 @@
+"""Command line: thin argument parsing; domain errors become one clean message and an exit code.
+
+Heavy imports (pypdf, fpdf2, pygal, watchdog) live inside the command bodies so that
+`sitegen --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.config import Config, load_config
+from sitegen.errors import SitegenError
+
+log = logging.getLogger("sitegen")
+
+EXIT_OK = 0
+EXIT_WARNINGS = 1  # build --strict with warnings; also a generic failure
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_site_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reports", type=Path, metavar="DIR", help="folder of nightly PDFs (default: config 'reports')")
+    p.add_argument("--output", type=Path, metavar="DIR", help="folder the site is written to (default: config 'output')")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file (default: ./sitegen.yml if present)")
+    p.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from (only for absolute links)")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    """The config file, with command-line flags taking precedence."""
+    config = load_config(getattr(args, "config", None))
+    overrides = {}
+    for flag, key in (("reports", "reports"), ("output", "output"), ("base_url", "base_url")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            # Flags are relative to the current folder, config values to the config file.
+            overrides[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
+    return config.with_overrides(**overrides)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from sitegen.site.build import build_site
+
+    result = build_site(_load(args))
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    log.info("%s", result.describe())
+    if result.warnings:
+        log.warning("build finished with %d warning(s)", len(result.warnings))
+        return EXIT_WARNINGS if args.strict else EXIT_OK
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from sitegen.serve import run_watch
+
+    return run_watch(_load(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sitegen.serve import run_serve
+
+    return run_serve(_load(args), host=args.host, port=args.port, open_browser=args.open)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sitegen.nightly.report import ReportRequest, run_report
+
+    config = _load(args)
+    request = ReportRequest(
+        night=args.night,
+        logs=list(args.logs or []),
+        metrics=args.metrics,
+        prometheus=args.prometheus,
+        query=args.query,
+        metrics_start=args.metrics_start,
+        chaos=args.chaos,
+        since=args.since,
+        until=args.until,
+        suite=args.suite,
+        rules_file=args.rules,
+    )
+    outcome = run_report(config, request)
+    for line in outcome.messages:
+        print(line)
+    print(outcome.path)
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from sitegen.nightly.collect import collect
+
+    result = collect(
+        namespace=args.namespace,
+        out=args.out,
+        context=args.context,
+        selector=args.selector,
+        since=args.since,
+    )
+    for line in result.messages:
+        print(line)
+    return result.exit_code
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from sitegen.nightly.run import run_nightly
+
+    return run_nightly(_load(args), night=args.night, suite=args.suite)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from sitegen.config import describe
+
+    if args.check:
+        _load(args)
+        print("config OK")
+        return EXIT_OK
+    for key, default, doc in describe():
+        print(f"{key:28} {default:40} {doc}" if default else f"{key + ':':28} {doc}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitegen",
+        description="Nightly chaos-test reports: write them as PDFs and publish them as a static site.",
+    )
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and stage timings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("build", cmd_build, "Build the static site from the reports folder.")
+    _add_site_options(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 when the build gave warnings")
+
+    p = command("watch", cmd_watch, "Rebuild the site whenever reports, theme or config change.")
+    _add_site_options(p)
+
+    p = command("serve", cmd_serve, "Build, watch and serve the site over HTTP with live reload.")
+    _add_site_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--open", action="store_true", help="open the site in a web browser")
+
+    p = command("report", cmd_report, "Write one night's PDF report from logs, metrics and chaos windows.")
+    p.add_argument("--night", required=True, metavar="YYYY-MM-DD", help="the night to report")
+    p.add_argument("--logs", nargs="+", metavar="PATH", help="log files, folders, globs, .gz files or - for stdin")
+    p.add_argument("--metrics", metavar="PATH", help="sysbench/go-ycsb output, CSV or Prometheus query_range JSON")
+    p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL for a live query (with --query)")
+    p.add_argument("--query", metavar="EXPR", help="PromQL expression giving QPS")
+    p.add_argument("--metrics-start", metavar="TIME", help="start time for load-test output in relative time")
+    p.add_argument("--chaos", metavar="PATH", help="Schedule YAML, experiment status, events JSON or CSV of windows")
+    p.add_argument("--since", metavar="TIME", help="start of the log window (default: from the night)")
+    p.add_argument("--until", metavar="TIME", help="end of the log window (default: from the night)")
+    p.add_argument("--suite", metavar="NAME", help="suite sub-folder to write into (default: config report.suite)")
+    p.add_argument("--rules", type=Path, metavar="FILE", help="YAML file with a rules: list (default: config rules)")
+    p.add_argument("--reports", type=Path, metavar="DIR", help="reports folder (default: config 'reports')")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file (default: ./sitegen.yml if present)")
+
+    p = command("collect", cmd_collect, "Collect the pods' logs of a namespace with kubectl.")
+    p.add_argument("--namespace", required=True, metavar="NS", help="Kubernetes namespace")
+    p.add_argument("--context", metavar="CTX", help="kubectl context (default: current)")
+    p.add_argument("--selector", metavar="LABELS", help="label selector, e.g. app=tidb")
+    p.add_argument("--since", default="24h", help="how far back to read logs (default: 24h)")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the logs and manifest into")
+
+    p = command("nightly", cmd_nightly, "Run the whole night: collect logs, write the report, rebuild the site.")
+    p.add_argument("--night", metavar="YYYY-MM-DD", help="night to report (default: the night that just ended)")
+    p.add_argument("--suite", metavar="NAME", help="suite to report into (default: config report.suite)")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file (default: ./sitegen.yml if present)")
+
+    p = command("config", cmd_config, "List every config key with its default, or check a config file.")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file to check")
+    p.add_argument("--check", action="store_true", help="validate the config and report every problem")
+    return parser
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if verbose else "%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return args.func(args)
+    except SitegenError as exc:
+        print(f"sitegen: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sitegen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The report wing: collect (kubectl) -> logs -> metrics -> chaos -> analyze -> pdf."""

@@ -1,0 +1,1 @@
+"""The builder wing: scan -> extract (pypdf, cached) -> render (jinja2) -> write."""

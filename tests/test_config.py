@@ -1,0 +1,55 @@
+"""Config: defaults, and every bad key reported at once with an exact message."""
+
+from pathlib import Path
+
+import pytest
+
+from sitegen.cli import main
+from sitegen.config import ConfigError, load_config, parse_config
+
+
+def test_defaults_without_a_file(tmp_path):
+    config = load_config(None, root=tmp_path)
+    assert config.title == "Chaos nightly reports"
+    assert config.path("reports") == tmp_path.resolve() / "reports"
+    assert set(config.statuses) == {"good", "bad"}
+
+
+def test_every_problem_is_listed(tmp_path):
+    raw = {"titel": "x", "summary_length": "long", "report": {"timezone": "Mars/Base", "extra": 1}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, tmp_path)
+    assert err.value.problems == [
+        "config key 'titel': unknown key",
+        "config key 'summary_length': must be an integer, got str 'long'",
+        "config key 'report.extra': unknown key",
+        "config key 'report.timezone': unknown time zone 'Mars/Base' (use an IANA name such as 'UTC' or 'Asia/Shanghai')",
+    ]
+
+
+def test_bool_is_not_a_number(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        parse_config({"summary_length": True}, tmp_path)
+    assert err.value.problems == ["config key 'summary_length': must be an integer, got bool True"]
+
+
+def test_cli_exits_2_and_names_keys(tmp_path, capsys):
+    cfg = tmp_path / "sitegen.yml"
+    cfg.write_text("titel: x\nstatuses: {good: {color: green}}\n")
+    assert main(["config", "--check", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'titel': unknown key" in err
+    assert "config key 'statuses': status 'good' color must be #rgb or #rrggbb" in err
+    assert "Traceback" not in err
+
+
+def test_broken_yaml_is_a_clear_error(tmp_path, capsys):
+    cfg = tmp_path / "sitegen.yml"
+    cfg.write_text("title: [unclosed\n")
+    assert main(["config", "--check", "--config", str(cfg)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["config", "--check", "--config", str(Path(tmp_path) / "nope.yml")]) == 2
+    assert "config file not found" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""The file-name contract: one parser, one writer, and they agree."""
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sitegen.model import Summary, parse_report_name, report_name
+
+statuses = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+
+
+@given(date=st.dates(min_value=dt.date(1970, 1, 1), max_value=dt.date(9999, 12, 31)), status=statuses)
+def test_name_round_trips(date, status):
+    parsed = parse_report_name(report_name(date, status))
+    assert parsed is not None
+    assert (parsed.date, parsed.status) == (date, status)
+
+
+def test_example_from_the_contract():
+    parsed = parse_report_name("report-2021-07-09-bad.pdf")
+    assert parsed is not None and parsed.date == dt.date(2021, 7, 9) and parsed.status == "bad"
+
+
+def test_extension_and_status_are_case_insensitive():
+    parsed = parse_report_name("report-2021-07-09-GOOD.PDF")
+    assert parsed is not None and parsed.status == "good"
+
+
+def test_impossible_dates_are_not_reports():
+    assert parse_report_name("report-2021-02-30-bad.pdf") is None
+    assert parse_report_name("report-2021-13-01-bad.pdf") is None
+
+
+def test_other_names_are_not_reports():
+    for name in ["report-2021-07-09.pdf", "notes.pdf", "report-21-07-09-bad.pdf", "report-2021-07-09-bad.pdf.bak"]:
+        assert parse_report_name(name) is None, name
+
+
+def test_summary_keeps_unknown_keys():
+    obj = {"schema": 1, "date": "2021-07-09", "status": "bad", "title": "t", "headline": "h",
+           "metrics": {"errors": 3, "note": "x"}, "injections": [{"drop": 1}]}
+    summary = Summary.from_json_obj(obj)
+    assert summary.metrics == {"errors": 3}
+    assert summary.extra == {"injections": [{"drop": 1}]}
+    assert Summary.from_json_obj(summary.to_json_obj()) == summary
