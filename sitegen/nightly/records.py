@@ -1,0 +1,137 @@
+"""The data the report wing passes between its stages. Plain dataclasses, no I/O.
+
+logs -> LogDigest; metrics -> Series; chaos -> ChaosWindow; analyze -> Injection;
+rules -> Verdict; pdf takes a NightReport holding all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+LEVELS = ("fatal", "error", "warn")  # the levels a report counts, most severe first
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One log entry after parsing; continuation lines (stacks, panics) are in `text`."""
+
+    time: dt.datetime | None  # timezone-aware; None when the line carried no usable time
+    level: str  # fatal | error | warn | info | debug | "" (unknown)
+    message: str  # the message alone, without time/level/fields
+    source: str  # pod/container, or the file it came from
+    fmt: str  # detected format, e.g. "unified", "klog", "zap-console", "json", "logfmt"
+    text: str  # the whole entry as read (first line plus continuation lines)
+    line_no: int = 0
+
+
+@dataclass(slots=True)
+class Signature:
+    """A group of log messages that differ only in numbers, ids, addresses and the like."""
+
+    key: str  # stable short hash of (level, pattern); compared across nights for NEW
+    pattern: str  # the normalised message
+    level: str
+    count: int
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    sources: list[str]
+    sample: str  # one full original entry
+    new: bool = False
+
+
+@dataclass(slots=True)
+class InputStats:
+    """What one input contributed, for the appendix."""
+
+    path: str
+    lines: int = 0
+    records: int = 0
+    formats: dict[str, int] = field(default_factory=dict)
+    truncated_lines: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LogDigest:
+    """Everything the report needs from the night's logs."""
+
+    since: dt.datetime
+    until: dt.datetime
+    inputs: list[InputStats]
+    counts: dict[str, int]  # fatal / error / warn inside the window
+    signatures: list[Signature]  # most frequent first
+    outside_window: int = 0
+    # (epoch seconds, level) of every fatal/error entry in the window, for per-injection counts.
+    error_times: list[tuple[float, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Series:
+    """A metric over time. `None` values are gaps (NaN, Inf, missing), never zeros."""
+
+    name: str
+    points: list[tuple[float, float | None]]  # (epoch seconds, value), sorted by time
+    unit: str = "qps"
+    source: str = ""
+    extra: dict[str, list[tuple[float, float | None]]] = field(default_factory=dict)  # tps, err/s, latency...
+
+
+@dataclass(slots=True)
+class ChaosWindow:
+    """One fault injection: when it started and ended."""
+
+    start: dt.datetime
+    end: dt.datetime | None  # None: still running, or no duration known
+    name: str = ""
+    kind: str = ""  # PodChaos, NetworkChaos, ... or "detected" for dips found in the metric
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Injection:
+    """The measured effect of one chaos window on the metric."""
+
+    window: ChaosWindow
+    baseline: float | None
+    minimum: float | None
+    drop_pct: float | None
+    ttr_s: float | None  # None: never recovered within the data
+    recovered_at: dt.datetime | None
+    errors: int  # fatal + error entries logged during the window
+
+
+@dataclass(slots=True)
+class RuleResult:
+    rule: str  # as written, e.g. "fatal > 0"
+    metric: str
+    value: float | None
+    fired: bool
+
+
+@dataclass(slots=True)
+class Verdict:
+    status: str
+    results: list[RuleResult]
+
+    @property
+    def fired(self) -> list[RuleResult]:
+        return [r for r in self.results if r.fired]
+
+
+@dataclass(slots=True)
+class NightReport:
+    """All a night's findings, ready to be written as a PDF and a summary.json."""
+
+    night: dt.date
+    suite: str
+    title: str
+    headline: str
+    verdict: Verdict
+    metrics: dict[str, float]
+    logs: LogDigest | None
+    series: Series | None
+    injections: list[Injection]
+    notes: list[str] = field(default_factory=list)  # "no logs given", "no metrics given", problems met
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,52 @@
+"""Where things live in the built site. Every output path and link is derived here.
+
+Page URLs depend on suite and date only, so a night regenerated from bad to good keeps
+its URL. All links in the site are relative, so it works from any sub-path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from sitegen.model import Report
+
+INDEX = "index.html"
+REPORTS_JSON = "reports.json"
+STATIC_DIR = "static"
+PDFJS_DIR = "static/pdfjs"
+PAGES_DIR = "nights"
+PDF_DIR = "pdf"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(text: str) -> str:
+    """A URL- and file-system-safe form of a suite name ('' stays '')."""
+    cleaned = _UNSAFE.sub("-", text).strip("-.")
+    return cleaned or ("_" if text else "")
+
+
+def page_path(report: Report, duplicate_of_same_night: bool = False) -> str:
+    """Path of a report's viewer page, e.g. `nights/cluster-a/2021-07-09.html`.
+
+    When one suite has two PDFs for the same date, the second and later ones (in source
+    order) get the status appended so both stay reachable.
+    """
+    stem = report.date.isoformat()
+    if duplicate_of_same_night:
+        stem += "-" + slug(report.status) + "-" + slug(posixpath.basename(report.source).rsplit(".", 1)[0])[-8:]
+    folder = posixpath.join(PAGES_DIR, slug(report.suite)) if report.suite else PAGES_DIR
+    return posixpath.join(folder, stem + ".html")
+
+
+def pdf_path(report: Report) -> str:
+    """Path of the published PDF, mirroring its place in the reports folder."""
+    parts = [slug(p) if i < report.source.count("/") else p for i, p in enumerate(report.source.split("/"))]
+    # The file name itself matched the report-name regex, so it is already safe.
+    return posixpath.join(PDF_DIR, *parts)
+
+
+def relative(from_page: str, to_path: str) -> str:
+    """A relative link from one output file to another (both relative to the site root)."""
+    return posixpath.relpath(to_path, posixpath.dirname(from_page) or ".")
