@@ -40,6 +40,17 @@ def page_path(report: Report, duplicate_of_same_night: bool = False) -> str:
     return posixpath.join(folder, stem + ".html")
 
 
+def page_paths(reports: list[Report]) -> dict[str, str]:
+    """Viewer page path for every report, keyed by its source path; stable under status changes."""
+    seen: set[tuple[str, str]] = set()
+    paths: dict[str, str] = {}
+    for report in sorted(reports, key=lambda r: r.source):
+        night = (slug(report.suite), report.date.isoformat())
+        paths[report.source] = page_path(report, duplicate_of_same_night=night in seen)
+        seen.add(night)
+    return paths
+
+
 def pdf_path(report: Report) -> str:
     """Path of the published PDF, mirroring its place in the reports folder."""
     parts = [slug(p) if i < report.source.count("/") else p for i, p in enumerate(report.source.split("/"))]
