@@ -1,0 +1,310 @@
+"""Render stage: the dict of pages it returns, checked without touching the disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html.parser
+import posixpath
+import re
+from pathlib import Path
+
+import pytest
+
+from sitegen.config import parse_config
+from sitegen.errors import BuildError, MissingToolError, UsageError
+from sitegen.model import Report
+from sitegen.site import layout
+from sitegen.site.assets import pdfjs_files
+from sitegen.site.render import render_site
+
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_SUMMARY = '"><img src=x onerror=alert(2)>'
+
+
+def report(day: str, status: str = "good", suite: str = "", **kw) -> Report:
+    date = dt.date.fromisoformat(day)
+    name = f"report-{day}-{status}.pdf"
+    fields = {
+        "source": f"{suite}/{name}" if suite else name,
+        "date": date,
+        "status": status,
+        "suite": suite,
+        "title": f"Night of {day}",
+        "summary": f"summary for {day}",
+        "pages": 3,
+        "bytes": 20480,
+    }
+    fields.update(kw)
+    return Report(**fields)
+
+
+def config(tmp_path: Path, **raw) -> object:
+    return parse_config(raw, tmp_path)
+
+
+def text(files: dict[str, bytes], path: str) -> str:
+    return files[path].decode("utf-8")
+
+
+class Links(html.parser.HTMLParser):
+    """Collects href/src values and card attributes from a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.cards: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.links += [a[k] for k in ("href", "src") if k in a]
+        if "data-status" in a and tag == "article":
+            self.cards.append(a)
+
+
+def parse(page: str) -> Links:
+    parser = Links()
+    parser.feed(page)
+    return parser
+
+
+def test_index_cards_are_newest_first_with_data_hooks_and_relative_links(tmp_path):
+    reports = [
+        report("2021-07-07", "good", "cluster-b"),
+        report("2021-07-09", "bad", "cluster-a"),
+        report("2021-07-08", "good", "cluster-a"),
+        report("2021-07-09", "good", "cluster-b"),
+    ]
+    files = render_site(config(tmp_path), reports)
+    index = parse(text(files, "index.html"))
+    got = [(c["data-date"], c["data-suite"], c["data-status"]) for c in index.cards]
+    assert got == [
+        ("2021-07-09", "cluster-a", "bad"),
+        ("2021-07-09", "cluster-b", "good"),
+        ("2021-07-08", "cluster-a", "good"),
+        ("2021-07-07", "cluster-b", "good"),
+    ]
+    pages = layout.page_paths(reports)
+    for r in reports:
+        assert pages[r.source] in files
+        assert f'href="{pages[r.source]}"' in text(files, "index.html")
+    # Every link is relative, so the site works under any sub-path such as /repo/.
+    for path in [layout.INDEX, *pages.values()]:
+        for link in parse(text(files, path)).links:
+            assert not link.startswith(("/", "http:", "https:")), (path, link)
+
+
+def test_every_link_on_every_page_resolves_to_a_published_file(tmp_path):
+    reports = [report("2021-07-09", "bad", "a"), report("2021-07-08", "good", "a"), report("2021-07-09", "good", "b")]
+    files = render_site(config(tmp_path), reports)
+    published = set(files) | set(pdfjs_files()) | {layout.pdf_path(r) for r in reports}
+    for path, data in files.items():
+        if not path.endswith(".html"):
+            continue
+        for link in parse(data.decode()).links:
+            if link.startswith(("data:", "#")):
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link.split("#")[0]))
+            assert target in published, f"{path} links to missing {link}"
+
+
+def test_needs_look_cards_are_red_and_carry_label_and_icon_not_colour_alone(tmp_path):
+    files = render_site(config(tmp_path), [report("2021-07-09", "bad"), report("2021-07-08", "good")])
+    index = text(files, "index.html")
+    bad = re.search(r'<article class="card needs-look[^"]*"[^>]*data-status="bad".*?</article>', index, re.S)
+    good = re.search(r'<article class="card s0"[^>]*data-status="good".*?</article>', index, re.S)
+    assert bad and good
+    assert "--status: #cf222e" in bad[0] and "Needs a look" in bad[0] and "icon-alert" in bad[0]
+    assert "--status: #1a7f37" in good[0] and ">Good<" in good[0] and "icon-ok" in good[0]
+    assert "1 needs a look" in index
+
+
+def test_unknown_status_is_a_neutral_card_never_dropped(tmp_path):
+    files = render_site(config(tmp_path), [report("2021-07-09", "flaky"), report("2021-07-08", "good")])
+    index = text(files, "index.html")
+    cards = parse(index).cards
+    assert [c["data-status"] for c in cards] == ["flaky", "good"]
+    assert "Unknown status: flaky" in index
+    assert "needs-look" not in cards[0]["class"] and "unknown" in cards[0]["class"]
+    assert "nights/2021-07-09.html" in files
+
+
+def test_configured_status_vocabulary_drives_label_colour_and_needs_look(tmp_path):
+    cfg = config(
+        tmp_path,
+        statuses={
+            "pass": {"color": "#2da44e", "label": "Passed", "needs_look": False},
+            "degraded": {"color": "#fb8500", "label": "Degraded", "needs_look": True},
+        },
+    )
+    files = render_site(cfg, [report("2021-07-09", "degraded"), report("2021-07-08", "bad")])
+    cards = parse(text(files, "index.html")).cards
+    assert "needs-look" in cards[0]["class"] and "--status: #fb8500" in cards[0]["style"]
+    # 'bad' is not in this config: neutral, not red.
+    assert "needs-look" not in cards[1]["class"] and "unknown" in cards[1]["class"]
+
+
+def test_text_from_pdfs_is_escaped_everywhere(tmp_path):
+    evil = report(
+        "2021-07-09",
+        "bad",
+        "cluster-a",
+        title=XSS_TITLE,
+        summary=XSS_SUMMARY,
+        metrics={"<b>errors</b>": 3, XSS_SUMMARY: 1.5},
+        problems=("summary unavailable: <iframe src=javascript:alert(3)>",),
+    )
+    files = render_site(config(tmp_path), [evil])
+    for path in ("index.html", "nights/cluster-a/2021-07-09.html"):
+        page = text(files, path)
+        for raw in (XSS_TITLE, "<img src=x", "<b>errors</b>", "<iframe"):
+            assert raw not in page, (path, raw)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    index = text(files, "index.html")
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in index
+    assert "&lt;b&gt;errors&lt;/b&gt;" in index
+    assert "summary unavailable: &lt;iframe" in index
+
+
+def test_card_shows_summary_metrics_and_problems(tmp_path):
+    r = report(
+        "2021-07-09",
+        "bad",
+        summary="TiKV store 4 panicked. " + "x" * 500,
+        metrics={"errors": 1204, "max_drop_pct": 97.25, "worst_ttr_s": 131.0},
+        problems=("summary unavailable: PDF is encrypted",),
+    )
+    index = text(render_site(config(tmp_path, summary_length=40), [r]), "index.html")
+    assert "TiKV store 4 panicked…" in index and "x" * 41 not in index
+    assert "<dt>errors</dt><dd>1,204</dd>" in index
+    assert "<dt>max drop %</dt><dd>97.25</dd>" in index
+    assert "<dt>worst ttr (s)</dt><dd>131</dd>" in index
+    assert "<li>summary unavailable: PDF is encrypted</li>" in index
+    assert "3 pages · 20.0 KB" in index
+
+
+def test_viewer_page_links_back_prev_next_in_same_suite_and_to_the_pdf(tmp_path):
+    reports = [
+        report("2021-07-07", "good", "a"),
+        report("2021-07-08", "bad", "a"),
+        report("2021-07-09", "good", "a"),
+        report("2021-07-08", "good", "b"),
+    ]
+    files = render_site(config(tmp_path), reports)
+    page = text(files, "nights/a/2021-07-08.html")
+    assert 'href="../../index.html"' in page
+    assert 'class="older" rel="prev" href="2021-07-07.html"' in page
+    assert 'class="newer" rel="next" href="2021-07-09.html"' in page
+    assert 'data-pdf="../../pdf/a/report-2021-07-08-bad.pdf"' in page
+    assert 'id="download" href="../../pdf/a/report-2021-07-08-bad.pdf" download' in page
+    assert '<noscript><p>This viewer needs JavaScript. <a href="../../pdf/a/report-2021-07-08-bad.pdf">' in page
+    assert 'data-pdfjs="../../static/pdfjs/"' in page and 'src="../../static/viewer.js"' in page
+    # Suite b has one night only: no neighbours, and never a link into suite a.
+    lone = text(files, "nights/b/2021-07-08.html")
+    assert 'rel="prev"' not in lone and 'rel="next"' not in lone
+
+
+def test_viewer_script_keeps_eval_off_and_explains_file_urls(tmp_path):
+    script = text(render_site(config(tmp_path), []), "static/viewer.js")
+    assert "isEvalSupported: false" in script
+    assert 'location.protocol === "file:"' in script and "needs a web server" in script
+
+
+def test_two_pdfs_for_one_night_both_get_pages(tmp_path):
+    reports = [report("2021-07-09", "bad", "a"), report("2021-07-09", "good", "a")]
+    files = render_site(config(tmp_path), reports)
+    pages = layout.page_paths(reports)
+    assert len(set(pages.values())) == 2 and all(p in files for p in pages.values())
+    assert len(parse(text(files, "index.html")).cards) == 2
+
+
+def test_output_is_deterministic_whatever_the_input_order(tmp_path):
+    reports = [report(f"2021-07-{d:02d}", "bad" if d % 3 == 0 else "good", suite) for d in range(1, 20) for suite in ("a", "b")]
+    first = render_site(config(tmp_path), reports)
+    second = render_site(config(tmp_path), list(reversed(reports)))
+    assert first == second
+    assert all(isinstance(v, bytes) for v in first.values())
+
+
+def test_empty_site_says_how_to_add_reports(tmp_path):
+    index = text(render_site(config(tmp_path), []), "index.html")
+    assert "No reports yet" in index and "report-YYYY-MM-DD-STATUS.pdf" in index
+
+
+def test_suite_filter_only_with_several_suites_and_never_puts_names_in_css(tmp_path):
+    one = text(render_site(config(tmp_path), [report("2021-07-09", suite="a")]), "index.html")
+    assert 'name="suite"' not in one
+    hostile = "x{}</style><script>alert(1)</script>"
+    two = text(render_site(config(tmp_path), [report("2021-07-09", suite="a"), report("2021-07-09", suite=hostile)]), "index.html")
+    assert two.count('name="suite"') == 3  # All + two suites
+    style = two.split("<style>")[1].split("</style>")[0]
+    assert "alert" not in style and ".card:not(.s1)" in style
+
+
+def write_theme(root: Path, templates: dict[str, str], static: dict[str, str] | None = None) -> Path:
+    for name, body in templates.items():
+        (root / "templates" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "templates" / name).write_text(body)
+    for name, body in (static or {}).items():
+        (root / "static" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "static" / name).write_text(body)
+    return root
+
+
+def test_user_theme_extends_default_base_and_overrides_static(tmp_path):
+    write_theme(
+        tmp_path / "mytheme",
+        {"base.html": '{% extends "default:base.html" %}{% block footer %}<footer>Team Chaos {{ site.title }}</footer>{% endblock %}'},
+        {"site.css": "body{color:red}", "logo.svg": "<svg/>"},
+    )
+    files = render_site(config(tmp_path, theme="mytheme", title="A & B"), [report("2021-07-09", "bad")])
+    index = text(files, "index.html")
+    assert "<footer>Team Chaos A &amp; B</footer>" in index
+    assert "Static site built by sitegen" not in index
+    assert 'data-status="bad"' in index  # the default index and cards still render through the extended base
+    assert files["static/site.css"] == b"body{color:red}" and files["static/logo.svg"] == b"<svg/>"
+    assert b"isEvalSupported" in files["static/viewer.js"]  # default static files stay
+
+
+def test_user_theme_overrides_one_template_and_autoescape_stays_on(tmp_path):
+    write_theme(
+        tmp_path / "t", {"card.html": '<div class="mine" data-status="{{ card.report.status }}">{{ card.report.title }}</div>'}
+    )
+    files = render_site(config(tmp_path, theme="t"), [report("2021-07-09", title=XSS_TITLE)])
+    index = text(files, "index.html")
+    assert '<div class="mine" data-status="good">&lt;script&gt;' in index
+    assert "<article" not in index
+
+
+def test_user_theme_mistakes_are_clear_errors(tmp_path):
+    write_theme(tmp_path / "t", {"card.html": "{{ no_such_thing }}"})
+    with pytest.raises(BuildError, match="theme template error: 'no_such_thing' is undefined"):
+        render_site(config(tmp_path, theme="t"), [report("2021-07-09")])
+    write_theme(tmp_path / "s", {"index.html": "{% if %}"})
+    with pytest.raises(BuildError, match=r"theme template .*index.html, line 1: "):
+        render_site(config(tmp_path, theme="s"), [])
+    with pytest.raises(UsageError, match=r"config key 'theme': folder not found: .*nowhere"):
+        render_site(config(tmp_path, theme="nowhere"), [])
+
+
+def test_pdfjs_files_are_only_what_the_viewer_needs():
+    files = pdfjs_files()
+    for needed in ("build/pdf.min.mjs", "build/pdf.worker.min.mjs", "web/pdf_viewer.mjs", "web/pdf_viewer.css"):
+        assert f"static/pdfjs/{needed}" in files
+    assert all(name.startswith("static/pdfjs/") for name in files)
+    assert not any("legacy" in name or name.endswith(".map") for name in files)
+    assert any(name.startswith("static/pdfjs/web/images/") for name in files)
+    assert "static/pdfjs/cmaps/UniGB-UCS2-H.bcmap" in files
+    assert all(path.is_file() for path in files.values())
+
+
+def test_pdfjs_missing_says_run_npm_ci(tmp_path):
+    with pytest.raises(MissingToolError, match=r"pdf.js is missing: run `npm ci`"):
+        pdfjs_files(tmp_path / "node_modules" / "pdfjs-dist")
+
+
+def test_unreadable_pdf_card_says_summary_unavailable_once(tmp_path):
+    r = report("2021-07-09", "bad", summary="summary unavailable: PDF is encrypted", problems=("PDF is encrypted",), pages=None)
+    index = text(render_site(config(tmp_path), [r]), "index.html")
+    assert '<p class="summary unavailable">summary unavailable: PDF is encrypted</p>' in index
+    assert index.count("PDF is encrypted") == 1
+    assert 'data-status="bad"' in index and "pages ·" not in index
