@@ -1,0 +1,367 @@
+"""The QPS chart: a pygal line chart with chaos windows shaded and recoveries marked, as SVG fpdf2 can draw.
+
+fpdf2 only understands class selectors in an SVG <style>, and pygal prefixes every rule with
+`#chart-<uuid>`, so the chart would come out as a black box. `inline_styles` applies the
+stylesheet to the elements themselves, which keeps the chart as vectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sitegen.nightly.records import ChaosWindow, Injection, Series
+
+log = logging.getLogger(__name__)
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+
+QPS_COLOR = "#1f5fbf"
+WINDOW_COLOR = "#f59e0b"
+RECOVERY_COLOR = "#1a7f37"
+UNRECOVERED_COLOR = "#cf222e"
+
+Point = tuple[float, float | None]
+
+
+def downsample_minmax(points: Sequence[Point], target: int) -> list[Point]:
+    """Keep at most about `target` points: per time bucket its minimum and maximum (so dips survive) and its gaps."""
+    if target < 4 or len(points) <= target:
+        return list(points)
+    buckets = max(1, target // 2)
+    t0, t1 = points[0][0], points[-1][0]
+    span = (t1 - t0) or 1.0
+    out: list[Point] = []
+    current = -1
+    lo: Point | None = None
+    hi: Point | None = None
+    gap: Point | None = None
+
+    def flush() -> None:
+        kept = {p for p in (lo, hi, gap) if p is not None}
+        out.extend(sorted(kept, key=lambda p: (p[0], p[1] is None)))
+
+    for point in points:
+        bucket = min(buckets - 1, int((point[0] - t0) / span * buckets))
+        if bucket != current:
+            flush()
+            current, lo, hi, gap = bucket, None, None, None
+        value = point[1]
+        if value is None:
+            if gap is None:
+                gap = point
+        else:
+            if lo is None or value < lo[1]:  # type: ignore[operator]
+                lo = point
+            if hi is None or value > hi[1]:  # type: ignore[operator]
+                hi = point
+    flush()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What the chart shows; plain values so the chart can be tested without a night's analysis."""
+
+    series: Series
+    windows: list[ChaosWindow]
+    injections: list[Injection]
+    tz: ZoneInfo
+    title: str = "Queries per second"
+
+
+def _epoch(moment: dt.datetime) -> float:
+    return moment.timestamp()
+
+
+def _hour_ticks(t0: float, t1: float, tz: ZoneInfo) -> list[float]:
+    """Round local-time ticks, about 6 to 12 of them across the span."""
+    span_h = (t1 - t0) / 3600
+    if span_h < 2:
+        step_s = next((s for s in (60, 300, 600, 900, 1800) if (t1 - t0) / s <= 12), 3600)
+    else:
+        step_s = 3600 * next((s for s in (1, 2, 3, 4, 6, 12, 24) if span_h / s <= 12), 48)
+    start = dt.datetime.fromtimestamp(t0, tz)
+    # Align to the step in local wall time, so ticks land on 06:00, 08:00...
+    base = start.replace(minute=0, second=0, microsecond=0)
+    ticks = []
+    tick = base.timestamp()
+    stride = min(step_s, 3600)
+    while tick <= t1:
+        local = dt.datetime.fromtimestamp(tick, tz)
+        seconds_of_day = local.hour * 3600 + local.minute * 60
+        if tick >= t0 and seconds_of_day % step_s == 0:
+            ticks.append(tick)
+        tick += stride
+    return ticks
+
+
+def _value_at(points: Sequence[Point], when: float) -> float | None:
+    """The metric at `when`, for placing a recovery marker on the line."""
+    import bisect
+
+    i = bisect.bisect_left(points, (when, -math.inf))
+    for j in (i, i - 1, i + 1):
+        if 0 <= j < len(points) and points[j][1] is not None:
+            return points[j][1]
+    return None
+
+
+def render_svg(data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 460, font: str = "DejaVu") -> str:
+    """The chart as an SVG string with every style inlined, ready for fpdf2."""
+    import pygal
+    from pygal.style import Style
+
+    raw = [(t, v if v is None or math.isfinite(v) else None) for t, v in data.series.points]
+    points = downsample_minmax(raw, max_points)
+    values = [v for _, v in points if v is not None]
+    if not points:
+        raise ValueError("render_svg needs a series with at least one point")
+    t0, t1 = points[0][0], points[-1][0]
+    top = max(values) if values else 1.0
+    top = top * 1.08 if top > 0 else 1.0
+
+    colors: list[str] = []
+    style = Style(
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground="#333333",
+        foreground_strong="#111111",
+        foreground_subtle="#bbbbbb",
+        opacity=".30",
+        opacity_hover=".30",
+        stroke_opacity="1",
+        stroke_opacity_hover="1",
+        guide_stroke_color="#d0d7de",
+        major_guide_stroke_color="#d0d7de",
+        guide_stroke_dasharray="2,3",
+        major_guide_stroke_dasharray="2,3",
+        font_family=font,
+        label_font_family=font,
+        major_label_font_family=font,
+        legend_font_family=font,
+        title_font_family=font,
+        value_font_family=font,
+        tooltip_font_family=font,
+        no_data_font_family=font,
+        label_font_size=12,
+        major_label_font_size=12,
+        legend_font_size=13,
+        title_font_size=15,
+        colors=(QPS_COLOR,),  # replaced below, one colour per series once the series are known
+    )
+
+    ticks = _hour_ticks(t0, t1, data.tz) if t1 > t0 else [t0]
+    chart = pygal.XY(
+        width=width,
+        height=height,
+        style=style,
+        js=[],
+        show_dots=False,
+        allow_interruptions=True,
+        range=(0, top),
+        xrange=(t0, t1 if t1 > t0 else t0 + 1),
+        x_labels=ticks,
+        x_value_formatter=lambda t: dt.datetime.fromtimestamp(t, data.tz).strftime("%H:%M"),
+        value_formatter=lambda v: f"{v:,.0f}",
+        show_x_guides=False,
+        show_y_guides=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        truncate_legend=-1,
+        title=data.title,
+        disable_xml_declaration=True,
+        explicit_size=True,
+        print_values=False,
+        spacing=8,
+        margin=12,
+    )
+    shade: list[Point] = []
+    for window in sorted(data.windows, key=lambda w: w.start):
+        start = max(_epoch(window.start), t0)
+        # A window with no known end is drawn as a thin band, so it is still seen.
+        end = min(_epoch(window.end), t1) if window.end else start + max(60.0, (t1 - t0) / 400)
+        if end <= start or start > t1:
+            continue
+        # One series of rectangles: up at the start, across the top, down at the end, along zero
+        # to the next window; pygal fills it down to zero, which shades each window full height.
+        shade += [(start, 0.0), (start, top), (end, top), (end, 0.0)]
+
+    recovered: list[Point] = []
+    unrecovered: list[Point] = []
+    for inj in data.injections:
+        if inj.recovered_at is not None:
+            when = _epoch(inj.recovered_at)
+            recovered.append((when, _value_at(raw, when)))
+        else:
+            when = min(_epoch(inj.window.end or inj.window.start), t1)
+            unrecovered.append((when, _value_at(raw, when) or 0.0))
+
+    # Series order is drawing order: windows behind the line, markers on top.
+    css = []
+    if shade:
+        css.append(f".series.serie-{len(colors)} .line{{stroke:none}}")
+        colors.append(WINDOW_COLOR)
+        chart.add("chaos window", shade, fill=True)
+    css.append(f".series.serie-{len(colors)} .line{{stroke-width:1.3}}")
+    colors.append(QPS_COLOR)
+    chart.add(data.series.name or "qps", points)
+    if recovered:
+        colors.append(RECOVERY_COLOR)
+        chart.add("recovered", recovered, stroke=False, show_dots=True, dots_size=4)
+    if unrecovered:
+        colors.append(UNRECOVERED_COLOR)
+        chart.add("not recovered", unrecovered, stroke=False, show_dots=True, dots_size=5)
+    style.colors = tuple(colors)
+    svg = chart.render(is_unicode=True)
+    return inline_styles(svg, extra_css="".join(css))
+
+
+# --- applying a stylesheet to the elements -------------------------------------------------
+
+_COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
+_RULE_RE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_SIMPLE_RE = re.compile(r"([a-zA-Z][\w-]*|\*)?((?:[.#][\w-]+)*)$")
+_PART_RE = re.compile(r"([.#])([\w-]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compound:
+    tag: str | None
+    ids: tuple[str, ...]
+    classes: frozenset[str]
+
+    def matches(self, el: ET.Element) -> bool:
+        if self.tag and _local(el.tag) != self.tag:
+            return False
+        if self.ids and el.get("id") not in self.ids:
+            return False
+        return not self.classes or self.classes <= set((el.get("class") or "").split())
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse_selector(text: str) -> tuple[list[tuple[str, _Compound]], tuple[int, int, int]] | None:
+    """A selector as [(combinator, compound)...] right to left; None for what we do not support (:hover, [attr])."""
+    tokens = text.replace(">", " > ").split()
+    parts: list[tuple[str, _Compound]] = []
+    combinator = " "
+    spec = [0, 0, 0]
+    for token in tokens:
+        if token == ">":
+            combinator = ">"
+            continue
+        match = _SIMPLE_RE.match(token)
+        if match is None:
+            return None
+        tag = match.group(1) if match.group(1) not in (None, "*") else None
+        ids = tuple(v for k, v in _PART_RE.findall(match.group(2)) if k == "#")
+        classes = frozenset(v for k, v in _PART_RE.findall(match.group(2)) if k == ".")
+        spec[0] += len(ids)
+        spec[1] += len(classes)
+        spec[2] += 1 if tag else 0
+        parts.append((combinator, _Compound(tag, ids, classes)))
+        combinator = " "
+    if not parts:
+        return None
+    parts.reverse()
+    return parts, (spec[0], spec[1], spec[2])
+
+
+def _matches(parts: list[tuple[str, _Compound]], el: ET.Element, parents: dict[ET.Element, ET.Element]) -> bool:
+    """Right-to-left matching with backtracking over descendant combinators."""
+    if not parts[0][1].matches(el):
+        return False
+    rest = parts[1:]
+    if not rest:
+        return True
+    # The combinator stored with parts[0] says how parts[0] relates to the compound to its left (rest[0]).
+    combinator = parts[0][0]
+    parent = parents.get(el)
+    if combinator == ">":
+        return parent is not None and _matches(rest, parent, parents)
+    while parent is not None:
+        if _matches(rest, parent, parents):
+            return True
+        parent = parents.get(parent)
+    return False
+
+
+def _declarations(body: str) -> list[tuple[str, str, bool]]:
+    out = []
+    for decl in body.split(";"):
+        if ":" not in decl:
+            continue
+        name, value = decl.split(":", 1)
+        name, value = name.strip().lower(), value.strip()
+        important = value.endswith("!important")
+        value = value.removesuffix("!important").strip()
+        # Vendor prefixes and transitions mean nothing in a PDF.
+        if name and value and not name.startswith("-") and "transition" not in name:
+            out.append((name, value, important))
+    return out
+
+
+def inline_styles(svg: str, extra_css: str = "") -> str:
+    """Apply every <style> rule (then `extra_css`) onto the matching elements' style attributes; drop stylesheets and scripts."""
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
+    root = ET.fromstring(svg)
+    css = "".join("".join(node.itertext()) for node in root.iter() if _local(node.tag) == "style")
+    css = _COMMENT_RE.sub("", css + extra_css)
+    rules: list[tuple[tuple[int, int, int], int, list[tuple[str, _Compound]], list[tuple[str, str, bool]]]] = []
+    order = 0
+    for selectors, body in _RULE_RE.findall(css):
+        decls = _declarations(body)
+        if not decls:
+            continue
+        for selector in selectors.split(","):
+            parsed = _parse_selector(selector.strip())
+            if parsed is None:
+                continue
+            parts, spec = parsed
+            rules.append((spec, order, parts, decls))
+            order += 1
+    # Cascade: lower specificity first, then source order; !important and inline styles win.
+    rules.sort(key=lambda r: (r[0], r[1]))
+    parents = {child: parent for parent in root.iter() for child in parent}
+    # Index rules by the last compound's most selective key to avoid testing every rule on every element.
+    for el in root.iter():
+        tag = _local(el.tag)
+        if tag in ("style", "script", "title", "desc"):
+            continue
+        normal: dict[str, str] = {}
+        important: dict[str, str] = {}
+        for _spec, _order, parts, decls in rules:
+            if _matches(parts, el, parents):
+                for name, value, imp in decls:
+                    (important if imp else normal)[name] = value
+        if not normal and not important:
+            continue
+        inline = {}
+        for decl in (el.get("style") or "").split(";"):
+            if ":" in decl:
+                name, value = decl.split(":", 1)
+                inline[name.strip().lower()] = value.strip()
+        merged = {**normal, **inline, **important}
+        if tag == "svg":
+            # The root's background-color has no meaning to fpdf2; the background rect carries it.
+            merged.pop("background-color", None)
+        el.set("style", ";".join(f"{k}:{v}" for k, v in merged.items()))
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if _local(child.tag) in ("style", "script", "title", "desc"):
+                parent.remove(child)
+    # A fixed id instead of pygal's random uuid, so the same night gives the same bytes.
+    if root.get("id", "").startswith("chart-"):
+        root.set("id", "chart")
+    return ET.tostring(root, encoding="unicode")

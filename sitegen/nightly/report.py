@@ -1,0 +1,413 @@
+"""`sitegen report`: one night's logs, metrics and chaos windows become report-YYYY-MM-DD-STATUS.pdf.
+
+A flat pipeline: check every argument first (nothing is read or written on a usage error),
+then logs -> metrics -> chaos -> analysis -> verdict -> chart -> PDF, then one atomic write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sitegen.config import Config
+from sitegen.errors import ReportError, UsageError
+from sitegen.model import parse_report_name, report_name
+from sitegen.nightly.records import ChaosWindow, Injection, LogDigest, NightReport, Series, Verdict
+from sitegen.nightly.window import NightWindow, night_window, parse_night, parse_time
+
+log = logging.getLogger(__name__)
+
+_SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NEUTRAL_COLOR = "#6e7781"
+PROMETHEUS_STEP_S = 15.0
+
+
+@dataclass(slots=True)
+class ReportRequest:
+    """What the user asked for on the command line (or what `sitegen nightly` asks for); strings as typed."""
+
+    night: str
+    logs: list[str] = field(default_factory=list)
+    metrics: str | None = None
+    prometheus: str | None = None
+    query: str | None = None
+    metrics_start: str | None = None
+    chaos: str | None = None
+    since: str | None = None
+    until: str | None = None
+    suite: str | None = None
+    rules_file: Path | None = None
+
+
+@dataclass(slots=True)
+class ReportOutcome:
+    """The PDF written, what to tell the user, and the reports it replaced."""
+
+    path: Path
+    messages: list[str]
+    replaced: list[Path]
+    status: str = ""
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.debug("report: %s took %.3f s", name, time.perf_counter() - started)
+
+
+# --- checking the request -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A request after every check: typed values, ready to run."""
+
+    window: NightWindow
+    suite: str
+    folder: Path
+    rules: Any
+    metrics_path: Path | None
+    metrics_start: dt.datetime | None
+    chaos_path: Path | None
+    logs: list[str]
+
+
+def _check(config: Config, request: ReportRequest) -> _Plan:
+    """Every argument checked before any work; raises UsageError/ConfigError (exit 2)."""
+    from sitegen.nightly.rules import load_rules, parse_rules
+
+    rc = config.report
+    night = parse_night(request.night)
+    window = night_window(night, ends_at=rc.night_ends_at, tz=rc.timezone, since=request.since, until=request.until)
+
+    if request.rules_file is not None:
+        rules = load_rules(request.rules_file)
+    else:
+        rules = parse_rules(list(config.rules), source=str(config.source or "config"))
+
+    suite = rc.suite if request.suite is None else request.suite
+    if suite and (not _SUITE_RE.match(suite) or suite in (".", "..")):
+        raise UsageError(f"--suite {suite!r}: a suite is one folder name of letters, digits, '.', '_' or '-'")
+
+    if request.metrics and request.prometheus:
+        raise UsageError("give either --metrics PATH or --prometheus URL --query EXPR, not both")
+    if bool(request.prometheus) != bool(request.query):
+        raise UsageError("--prometheus and --query go together: the URL of the server and the PromQL expression giving QPS")
+    metrics_path = Path(request.metrics) if request.metrics else None
+    chaos_path = Path(request.chaos) if request.chaos else None
+    for flag, path in (("--metrics", metrics_path), ("--chaos", chaos_path)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+    metrics_start = parse_time(request.metrics_start, window.tz, flag="--metrics-start") if request.metrics_start else None
+
+    reports = config.path("reports")
+    folder = reports / suite if suite else reports
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"cannot write reports into {folder}: it is not a folder")
+    return _Plan(
+        window=window,
+        suite=suite,
+        folder=folder,
+        rules=rules,
+        metrics_path=metrics_path,
+        metrics_start=metrics_start,
+        chaos_path=chaos_path,
+        logs=[str(p) for p in request.logs],
+    )
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+
+def _clip(series: Series, window: NightWindow) -> Series:
+    """Only the night's points; analysis and chart both look at the same span."""
+    t0, t1 = window.since.timestamp(), window.until.timestamp()
+    points = [(t, v) for t, v in series.points if t0 <= t <= t1]
+    return Series(name=series.name, points=points, unit=series.unit, source=series.source, extra=series.extra)
+
+
+def _span(series: Series, tz: Any) -> str:
+    if not series.points:
+        return "no points"
+    a = dt.datetime.fromtimestamp(series.points[0][0], tz).strftime("%Y-%m-%d %H:%M:%S")
+    b = dt.datetime.fromtimestamp(series.points[-1][0], tz).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{len(series.points):,} points, {a} → {b}"
+
+
+def _load_series(plan: _Plan, request: ReportRequest, notes: list[str], sources: list[tuple[str, str]]) -> Series | None:
+    window = plan.window
+    if plan.metrics_path is not None:
+        from sitegen.nightly.metrics import load_metrics
+
+        full = load_metrics(plan.metrics_path, start=plan.metrics_start, tz=window.tz)
+        sources.append(("Metrics", f"{plan.metrics_path} ({full.name or 'qps'}; {_span(full, window.tz)})"))
+    elif request.prometheus:
+        from sitegen.nightly.prometheus import query_prometheus
+
+        try:
+            full = query_prometheus(
+                request.prometheus, request.query or "", start=window.since, end=window.until, step_s=PROMETHEUS_STEP_S
+            )
+        except ReportError as exc:
+            # The server being down must not cost the night its report: say so in it instead.
+            notes.append(f"metrics unavailable: {exc}")
+            sources.append(("Metrics", f"Prometheus {request.prometheus}, query {request.query!r}: failed ({exc})"))
+            return None
+        full.source = full.source or f"Prometheus {request.prometheus}"
+        sources.append(("Metrics", f"Prometheus {request.prometheus}, query {request.query!r} ({_span(full, window.tz)})"))
+    else:
+        notes.append("no metrics given")
+        return None
+    clipped = _clip(full, window)
+    if not clipped.points:
+        notes.append(f"the metrics have no points inside the night's window ({_span(full, window.tz)})")
+    elif len(clipped.points) < len(full.points):
+        notes.append(f"{len(full.points) - len(clipped.points):,} metric points outside the night's window were left out")
+    return clipped
+
+
+def _load_windows(plan: _Plan, series: Series | None, notes: list[str], sources: list[tuple[str, str]]) -> list[ChaosWindow]:
+    window = plan.window
+    if plan.chaos_path is not None:
+        from sitegen.nightly.chaos import load_chaos
+
+        windows = load_chaos(plan.chaos_path, since=window.since, until=window.until, tz=window.tz)
+        sources.append(("Chaos", f"{plan.chaos_path} ({len(windows)} window(s) in the night)"))
+        return windows
+    if series is not None and series.points:
+        from sitegen.nightly.chaos import detect_dips
+
+        windows = detect_dips(series)
+        sources.append(("Chaos", f"no chaos schedule given; {len(windows)} dip(s) detected in the metric"))
+        notes.append("no chaos schedule given: injections are dips detected in the metric")
+        return windows
+    sources.append(("Chaos", "no chaos schedule given"))
+    return []
+
+
+def log_metrics(digest: LogDigest | None) -> dict[str, float]:
+    """The log numbers rules can test (see rules.METRICS); absent when no logs were given, so rules say n/a."""
+    if digest is None:
+        return {}
+    serious = [s for s in digest.signatures if s.level in ("fatal", "error")]
+    return {
+        "fatal": digest.counts.get("fatal", 0),
+        "errors": digest.counts.get("error", 0),
+        "warnings": digest.counts.get("warn", 0),
+        "signatures": len(serious),
+        "new_signatures": sum(1 for s in serious if s.new),
+    }
+
+
+def _headline(status: str, verdict: Verdict, metrics: dict[str, float], notes: list[str], has_logs: bool, has_series: bool) -> str:
+    """One sentence for the card and /Subject."""
+    from sitegen.nightly.pdf import fmt_number
+
+    fired = verdict.fired
+    if fired:
+        what = ", ".join(f"{r.rule} ({fmt_number(r.metric, r.value)})" for r in fired[:3])
+        more = f" and {len(fired) - 3} more" if len(fired) > 3 else ""
+        parts = [f"{status.capitalize()}: {len(fired)} rule(s) fired: {what}{more}"]
+    else:
+        parts = [f"{status.capitalize()}: no rule fired"]
+    if has_logs:
+        parts.append(
+            f"{fmt_number('errors', metrics.get('errors'))} errors, {fmt_number('fatal', metrics.get('fatal'))} fatal, "
+            f"{fmt_number('new', metrics.get('new_signatures'))} new signature(s)"
+        )
+    else:
+        parts.append("no logs given")
+    if has_series and "injections" in metrics:
+        injections = int(metrics["injections"])
+        if injections:
+            parts.append(
+                f"worst drop {fmt_number('max_drop_pct', metrics.get('max_drop_pct'))} and worst recovery "
+                f"{fmt_number('worst_ttr_s', metrics.get('worst_ttr_s'))} over {injections} injection(s)"
+            )
+        else:
+            parts.append("no injections measured")
+    elif not has_series:
+        parts.append("metrics unavailable" if any(n.startswith("metrics unavailable") for n in notes) else "no metrics given")
+    return "; ".join(parts) + "."
+
+
+def _status_look(config: Config, status: str) -> tuple[str, str]:
+    spec = config.statuses.get(status) if isinstance(config.statuses, dict) else None
+    if not spec:
+        return status, NEUTRAL_COLOR
+    return spec.get("label", status), spec.get("color", NEUTRAL_COLOR)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _same_night(folder: Path, night: dt.date) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry for entry in folder.iterdir() if entry.is_file() and (p := parse_report_name(entry.name)) is not None and p.date == night
+    )
+
+
+def write_report(folder: Path, night: dt.date, status: str, data: bytes) -> tuple[Path, list[Path]]:
+    """Write atomically (temp file + rename), then remove the night's reports with another status."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create the reports folder {folder}: {exc}") from None
+    target = folder / report_name(night, status)
+    before = _same_night(folder, night)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ReportError(f"cannot write {target}: {exc}") from None
+    replaced = []
+    for old in before:
+        if old.name == target.name:
+            replaced.append(old)
+            continue
+        # The new report is safely in place before the old one goes, so the night is never lost.
+        try:
+            old.unlink()
+            replaced.append(old)
+        except OSError as exc:
+            log.warning("could not remove the replaced report %s: %s", old, exc)
+    return target, replaced
+
+
+# --- the pipeline -------------------------------------------------------------------------
+
+
+def build_night(config: Config, request: ReportRequest, plan: _Plan | None = None) -> tuple[NightReport, dict[str, Any], _Plan]:
+    """Everything but the PDF: read the inputs, analyse, judge. Returns the report, PDF context bits, and the plan."""
+    from sitegen.nightly.analyze import analyze_injections
+    from sitegen.nightly.rules import evaluate
+    from sitegen.nightly.summary import previous_keys
+
+    plan = plan or _check(config, request)
+    rc = config.report
+    window = plan.window
+    notes: list[str] = []
+    sources: list[tuple[str, str]] = []
+
+    digest: LogDigest | None = None
+    if plan.logs:
+        # Named relative to the reports folder: the note ends up in summary.json, which should not depend on the machine.
+        shown = f"suite folder {plan.suite}/" if plan.suite else "the reports folder"
+        keys, where = previous_keys(plan.folder, window.night, shown_as=shown)
+        sources.append(("Previous night", where))
+        from sitegen.nightly.logs import digest_logs
+
+        with _stage("logs"):
+            digest = digest_logs(
+                plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys
+            )
+        if keys is None:
+            notes.append(where)
+    else:
+        notes.append("no logs given")
+
+    with _stage("metrics"):
+        series = _load_series(plan, request, notes, sources)
+    with _stage("chaos"):
+        windows = _load_windows(plan, series, notes, sources)
+
+    injections: list[Injection] = []
+    if series is not None and series.points and windows:
+        with _stage("analyze"):
+            injections = analyze_injections(
+                series,
+                windows,
+                digest.error_times if digest is not None else [],
+                baseline_minutes=rc.baseline_minutes,
+                recovery_fraction=rc.recovery_fraction,
+                recovery_hold_s=rc.recovery_hold_s,
+            )
+
+    from sitegen.nightly.analyze import night_metrics
+
+    metrics = {**log_metrics(digest), **night_metrics(series, injections)}
+    verdict = evaluate(plan.rules, metrics, good=rc.good_status, bad=rc.bad_status)
+    status = verdict.status
+    title = f"Nightly chaos report {window.night.isoformat()}" + (f" — {plan.suite}" if plan.suite else "")
+    headline = _headline(status, verdict, metrics, notes, digest is not None, series is not None)
+    report = NightReport(
+        night=window.night,
+        suite=plan.suite,
+        title=title,
+        headline=headline,
+        verdict=verdict,
+        metrics=metrics,
+        logs=digest,
+        series=series,
+        injections=injections,
+        notes=notes,
+    )
+    return report, {"windows": windows, "sources": sources}, plan
+
+
+def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
+    """Write the night's PDF into the reports folder and say what was written and replaced."""
+    from sitegen import __version__
+    from sitegen.nightly.chart import ChartData, render_svg
+    from sitegen.nightly.fonts import fonts_from_config
+    from sitegen.nightly.pdf import PdfContext, render_pdf
+    from sitegen.nightly.summary import build_summary, encode_summary
+
+    plan = _check(config, request)
+    # A missing font is found before any log is read.
+    fonts = fonts_from_config(config.report)
+    report, bits, plan = build_night(config, request, plan)
+    window = plan.window
+    rc = config.report
+
+    chart_svg = None
+    if report.series is not None and report.series.points:
+        with _stage("chart"):
+            chart_svg = render_svg(
+                ChartData(series=report.series, windows=bits["windows"], injections=report.injections, tz=window.tz),
+                max_points=rc.chart_points,
+            )
+    label, color = _status_look(config, report.verdict.status)
+    default_end = night_window(window.night, ends_at=rc.night_ends_at, tz=window.tz).until
+    ctx = PdfContext(
+        status_label=label,
+        status_color=color,
+        tz=window.tz,
+        since=window.since,
+        until=window.until,
+        created=default_end,
+        chart_svg=chart_svg,
+        windows=bits["windows"],
+        sources=bits["sources"],
+        top_signatures=rc.top_signatures,
+        generator=f"sitegen {__version__}",
+    )
+    summary = build_summary(report)
+    with _stage("pdf"):
+        data = render_pdf(report, ctx, fonts, encode_summary(summary))
+    path, replaced = write_report(plan.folder, window.night, report.verdict.status, data)
+
+    messages = [report.headline]
+    messages += [f"note: {n}" for n in report.notes]
+    for old in replaced:
+        messages.append(f"replaced {old}" if old != path else f"replaced the earlier {old.name}")
+    log.info("report: %s written (%d bytes)", path, len(data))
+    return ReportOutcome(path=path, messages=messages, replaced=replaced, status=report.verdict.status)

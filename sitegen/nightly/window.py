@@ -1,0 +1,83 @@
+"""The night's time window: night D covers the 24 h ending at D + night_ends_at in the report zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sitegen.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class NightWindow:
+    """The night reported and the time span its logs, metrics and chaos windows are read from."""
+
+    night: dt.date
+    since: dt.datetime  # timezone-aware, inclusive
+    until: dt.datetime  # timezone-aware, exclusive
+    tz: ZoneInfo
+    explicit: bool = False  # True when --since or --until set the span
+
+
+def parse_night(text: str) -> dt.date:
+    """Parse --night as a real calendar date YYYY-MM-DD."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise UsageError(f"--night {text!r}: expected a date as YYYY-MM-DD, for example 2021-07-09") from None
+
+
+def parse_time(text: str, tz: ZoneInfo, *, flag: str = "TIME") -> dt.datetime:
+    """Parse an ISO 8601 time, with or without offset (then taken in `tz`); a bare date means its midnight."""
+    raw = text.strip()
+    # Accept the common `Z` suffix and a space instead of `T`; fromisoformat in 3.11 takes both.
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r}: expected an ISO 8601 time such as 2021-07-09T06:00 or 2021-07-09T06:00:00+08:00"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def _ends_at(night: dt.date, ends_at: str, tz: ZoneInfo) -> dt.datetime:
+    hours, minutes = (int(part) for part in ends_at.split(":"))
+    return dt.datetime.combine(night, dt.time(hours, minutes), tzinfo=tz)
+
+
+def night_window(
+    night: dt.date,
+    *,
+    ends_at: str = "06:00",
+    tz: str | ZoneInfo = "UTC",
+    since: str | None = None,
+    until: str | None = None,
+) -> NightWindow:
+    """The window for `night`; --since/--until replace either end. Raises UsageError on bad times."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    end = _ends_at(night, ends_at, zone)
+    # Wall-clock arithmetic in the zone: a night spanning a DST change is 23 or 25 h of real time.
+    start = _ends_at(night - dt.timedelta(days=1), ends_at, zone)
+    if since is not None:
+        start = parse_time(since, zone, flag="--since")
+    if until is not None:
+        end = parse_time(until, zone, flag="--until")
+    if start >= end:
+        raise UsageError(f"the time window is empty: --since {start.isoformat()} is not before --until {end.isoformat()}")
+    return NightWindow(night=night, since=start, until=end, tz=zone, explicit=since is not None or until is not None)
+
+
+def night_for(moment: dt.datetime, *, ends_at: str = "06:00", tz: str | ZoneInfo = "UTC") -> dt.date:
+    """The latest night that has ended at `moment`: a run at 06:10 on 07-09 reports night 07-09."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    local = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+    day = local.date()
+    return day if local >= _ends_at(day, ends_at, zone) else day - dt.timedelta(days=1)

@@ -1,0 +1,83 @@
+"""The QPS chart: dips survive downsampling, and fpdf2 draws it as real coloured vectors, not a black box."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from fpdf import FPDF
+
+from sitegen.nightly.chart import ChartData, downsample_minmax, inline_styles, render_svg
+from tests.nightly.pixels import page_rgb, share
+from tests.nightly.report_records import UTC, injections_for, qps_day
+
+
+def test_downsampling_keeps_a_one_second_dip_and_the_gaps():
+    points = [(float(t), 1000.0) for t in range(86_400)]
+    points[50_001] = (50_001.0, 3.0)  # one bad second in a day
+    for t in range(70_000, 70_100):
+        points[t] = (float(t), None)
+    out = downsample_minmax(points, 2880)
+    assert len(out) <= 2880 * 1.5
+    assert (50_001.0, 3.0) in out
+    assert any(v is None and 70_000 <= t < 70_100 for t, v in out)
+    assert [t for t, _ in out] == sorted(t for t, _ in out)
+    assert min(v for _, v in out if v is not None) == 3.0
+
+
+def test_short_series_are_left_alone():
+    points = [(float(t), float(t % 7)) for t in range(100)]
+    assert downsample_minmax(points, 2880) == points
+
+
+def test_stylesheet_rules_land_on_the_elements_with_cascade_order():
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" id="chart-1234"><defs><style type="text/css">'
+        "#chart-1234 .plot > .background{fill:#ff0000}"
+        "#chart-1234 .plot .background{fill:#00ff00}"  # less specific than the child rule? same: later wins
+        "#chart-1234 .line{stroke:#0000ff;stroke-width:2}"
+        "#chart-1234 .line:hover{stroke:#000000}"
+        "#chart-1234 .keep{fill:#123456 !important}"
+        "</style></defs>"
+        '<g class="plot"><rect class="background" width="5" height="5"/>'
+        '<path class="line keep" d="M0 0 L1 1" style="fill:#ffffff"/></g><script>alert(1)</script></svg>'
+    )
+    out = inline_styles(svg)
+    assert "<style" not in out and "<script" not in out
+    assert 'id="chart"' in out
+    rect = re.search(r"<rect[^>]*>", out).group(0)
+    assert "fill:#00ff00" in rect  # equal specificity: the later rule wins
+    path = re.search(r"<path[^>]*>", out).group(0)
+    assert "stroke:#0000ff" in path and "stroke-width:2" in path
+    assert "#000000" not in path  # :hover is not applied
+    assert "fill:#123456" in path  # !important beats the inline style
+
+
+def _chart_pdf(tmp_path: Path, svg: str) -> Path:
+    pdf = FPDF(orientation="L")
+    pdf.add_font("DejaVu", fname="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf.set_font("DejaVu", size=10)
+    pdf.add_page()
+    pdf.image(io.BytesIO(svg.encode()), x=10, y=10, w=270)
+    path = tmp_path / "chart.pdf"
+    pdf.output(str(path))
+    return path
+
+
+def test_the_chart_is_drawn_with_lines_and_shaded_windows_not_a_black_box(tmp_path):
+    series, windows = qps_day(step_s=1, dips_every_h=6)  # 86,400 points, 4 windows
+    svg = render_svg(ChartData(series=series, windows=windows, injections=injections_for(windows), tz=UTC))
+    assert "<style" not in svg
+    assert svg.count("<path") < 200  # the day became one downsampled line, not 86,400 dots
+    pdf = _chart_pdf(tmp_path, svg)
+    assert b"/Subtype /Image" not in pdf.read_bytes()  # vectors, not a raster
+    _, _, pixels = page_rgb(pdf, 1, dpi=50)
+    black = share(pixels, lambda r, g, b: r < 40 and g < 40 and b < 40)
+    white = share(pixels, lambda r, g, b: r > 245 and g > 245 and b > 245)
+    blue = share(pixels, lambda r, g, b: b > 150 and r < 110 and g < 150)  # the QPS line
+    orange = share(pixels, lambda r, g, b: r > 240 and 200 < g < 235 and b < 200)  # shaded windows
+    green = share(pixels, lambda r, g, b: g > 100 and r < 60 and b < 90)  # recovery markers
+    assert black < 0.05, f"{black:.0%} of the page is black"
+    assert white > 0.6
+    assert blue > 0.003 and orange > 0.0005 and green > 0.00005, (blue, orange, green)
