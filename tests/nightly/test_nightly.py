@@ -1,0 +1,197 @@
+"""`sitegen nightly`: collect (recorded kubectl) -> real report -> real site build, its lock, log file and exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sitegen.config import parse_config
+from sitegen.nightly.run import run_nightly
+from tests.nightly import fake_kubectl
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDING = Path(__file__).parent / "data" / "kubectl"
+EXAMPLE = ROOT / "examples" / "night-2021-07-09"
+
+CONFIG = """\
+reports: reports
+output: public
+report:
+  suite: tikv-failure
+nightly:
+  namespace: tidb-cluster
+  logs_dir: logs
+  metrics: "metrics/{night}/sysbench.log"
+  chaos: schedule.yaml
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> dict:
+    """A config folder with a night's metrics and schedule, a fake kubectl first on PATH, and its environment."""
+    work = tmp_path / "site"
+    (work / "metrics" / "2021-07-09").mkdir(parents=True)
+    shutil.copy(EXAMPLE / "sysbench.log", work / "metrics" / "2021-07-09" / "sysbench.log")
+    shutil.copy(EXAMPLE / "schedule.yaml", work / "schedule.yaml")
+    (work / "sitegen.yml").write_text(CONFIG)
+    rec = tmp_path / "rec"
+    shutil.copytree(RECORDING, rec)
+    fake_kubectl.install(tmp_path / "bin")
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        FAKE_KUBECTL_REC=str(rec),
+        FAKE_KUBECTL_CALLS=str(tmp_path / "calls.jsonl"),
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("FAKE_KUBECTL_UNREACHABLE", None)
+    return {"work": work, "env": env, "tmp": tmp_path}
+
+
+def nightly(site: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sitegen", "nightly", "--config", str(site["work"] / "sitegen.yml"), *args],
+        env=site["env"], cwd=site["work"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_nightly_collects_reports_and_builds_the_site(site):
+    code, _out, err = finish(nightly(site, "--night", "2021-07-09"))
+    work: Path = site["work"]
+    # basic-tidb-1 vanished during collection: the report and the site are still written, exit 1.
+    assert code == 1, err
+    logs = work / "logs" / "2021-07-09"
+    assert (logs / "basic-tidb-0" / "tidb.previous.log").exists()
+    assert json.loads((logs / "manifest.json").read_text())["exit_code"] == 1
+    # The recorded TiDB crashed with a raw Go panic: a fatal entry, so the night is bad.
+    pdf = work / "reports" / "tikv-failure" / "report-2021-07-09-bad.pdf"
+    assert pdf.exists()
+    site_index = (work / "public" / "index.html").read_text()
+    assert "2021-07-09" in site_index
+    log_text = (work / "nightly.log").read_text()
+    assert "collect: pod basic-tidb-1: vanished" in log_text
+    assert f"report: wrote {pdf}" in log_text
+    assert "build: " in log_text
+    assert "nightly: done" in log_text and "exit 1" in log_text
+
+
+def test_second_run_is_refused_while_the_first_holds_the_lock(site):
+    gate = site["tmp"] / "go"
+    site["env"]["FAKE_KUBECTL_WAIT"] = str(gate)  # the first run waits inside `kubectl get pods`
+    first = nightly(site, "--night", "2021-07-09")
+    calls = site["tmp"] / "calls.jsonl"
+    deadline = time.monotonic() + 30
+    while not (calls.exists() and "get" in calls.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None, first.communicate()
+    try:
+        second_code, _out, second_err = finish(nightly(site, "--night", "2021-07-09"))
+    finally:
+        gate.touch()
+    first_code, _out, first_err = finish(first)
+    assert second_code == 5
+    lock = site["work"] / ".sitegen-nightly.lock"
+    assert f"another nightly run holds the lock file {lock} (pid {first.pid} since" in second_err
+    assert first_code == 1, first_err
+    assert "another nightly run holds the lock file" in (site["work"] / "nightly.log").read_text()
+    # The lock went away with the first run: a third run can take it.
+    site["env"]["FAKE_KUBECTL_UNREACHABLE"] = "1"
+    assert finish(nightly(site, "--night", "2021-07-09"))[0] == 4
+
+
+def test_unreachable_cluster_exits_4_and_writes_no_report(site):
+    site["env"]["FAKE_KUBECTL_UNREACHABLE"] = "1"
+    code, _out, err = finish(nightly(site, "--night", "2021-07-09"))
+    assert code == 4
+    assert "The connection to the server localhost:8080 was refused" in err
+    assert "no report written for 2021-07-09: the cluster could not be reached" in err
+    assert not (site["work"] / "reports").exists()
+    assert "the cluster could not be reached" in (site["work"] / "nightly.log").read_text()
+
+
+def test_missing_kubectl_exits_3(site, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    site["env"]["PATH"] = str(empty)
+    code, _out, err = finish(nightly(site, "--night", "2021-07-09"))
+    assert code == 3
+    assert "kubectl was not found on PATH" in err
+    assert "Traceback" not in err
+
+
+def test_bad_night_and_bad_config_exit_2(site):
+    code, _out, err = finish(nightly(site, "--night", "2021-13-01"))
+    assert code == 2
+    assert "--night '2021-13-01': expected a date as YYYY-MM-DD" in err
+    (site["work"] / "sitegen.yml").write_text(CONFIG + "  schedule: nightly\n")
+    code, _out, err = finish(nightly(site))
+    assert code == 2
+    assert "config key 'nightly.schedule': unknown key" in err
+    assert not (site["work"] / "reports").exists()
+
+
+def test_without_namespace_the_night_that_just_ended_is_reported_from_logs_on_disk(tmp_path):
+    """At 06:10 UTC on 07-09 the night that just ended is 2021-07-09; logs already in logs_dir are used."""
+    shutil.copytree(EXAMPLE / "logs", tmp_path / "logs" / "2021-07-09")
+    shutil.copy(EXAMPLE / "sysbench.log", tmp_path / "sysbench.log")
+    config = parse_config(
+        {"reports": "reports", "nightly": {"metrics": "sysbench.log", "chaos": str(EXAMPLE / "schedule.yaml")}}, tmp_path
+    )
+    built = []
+    code = run_nightly(config, build=lambda: built.append(True) or "built", now=dt.datetime(2021, 7, 9, 6, 10, tzinfo=dt.UTC))
+    assert code == 0
+    assert [p.name for p in (tmp_path / "reports").iterdir()] == ["report-2021-07-09-bad.pdf"]
+    assert built == [True]
+    # Five minutes before the night ends, the night that just ended is the one before.
+    code = run_nightly(config, now=dt.datetime(2021, 7, 9, 5, 55, tzinfo=dt.UTC))
+    assert code == 0
+    names = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert len(names) == 2 and names[0].startswith("report-2021-07-08-") and names[1] == "report-2021-07-09-bad.pdf"
+
+
+def test_deploy_manifests_let_the_cronjob_read_pod_logs_and_nothing_more():
+    rbac = list(yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()))
+    kinds = {doc["kind"]: doc for doc in rbac}
+    assert set(kinds) == {"ServiceAccount", "Role", "RoleBinding"}
+    rules = kinds["Role"]["rules"]
+    assert rules == [{"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}]
+    binding = kinds["RoleBinding"]
+    assert binding["roleRef"]["name"] == kinds["Role"]["metadata"]["name"]
+    assert binding["subjects"][0]["name"] == kinds["ServiceAccount"]["metadata"]["name"]
+
+    docs = {doc["kind"]: doc for doc in yaml.safe_load_all((ROOT / "deploy" / "cronjob.yaml").read_text())}
+    job = docs["CronJob"]["spec"]
+    pod = job["jobTemplate"]["spec"]["template"]["spec"]
+    assert job["concurrencyPolicy"] == "Forbid"
+    assert pod["serviceAccountName"] == kinds["ServiceAccount"]["metadata"]["name"]
+    assert pod["containers"][0]["command"][:2] == ["sitegen", "nightly"]
+    # The config the job mounts is a valid sitegen config, collecting the namespace the Role covers.
+    assert pod["volumes"][0]["configMap"]["name"] == docs["ConfigMap"]["metadata"]["name"]
+    data = docs["ConfigMap"]["data"]
+    config = parse_config(yaml.safe_load(data["sitegen.yml"]), Path("/etc/sitegen"))
+    assert config.nightly.namespace == kinds["Role"]["metadata"]["namespace"] == docs["CronJob"]["metadata"]["namespace"]
+    assert yaml.safe_load(data["schedule.yaml"])["kind"] == "Schedule"
+
+
+
+def test_unusable_log_or_lock_path_exits_2_before_any_work(tmp_path, caplog):
+    (tmp_path / "a-file").write_text("not a folder\n")
+    for key in ("log_file", "lock_file"):
+        config = parse_config({"nightly": {key: "a-file/x", "namespace": "tidb-cluster"}}, tmp_path)
+        assert run_nightly(config, night="2021-07-09") == 2
+        assert f"(config key 'nightly.{key}')" in caplog.text
+    assert not (tmp_path / "logs").exists()
