@@ -59,13 +59,16 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     from sitegen.serve import run_watch
 
-    return run_watch(_load(args))
+    # The config is re-read (with the same flags on top) whenever the config file changes.
+    return run_watch(_load(args), reload_config=lambda: _load(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from sitegen.serve import run_serve
 
-    return run_serve(_load(args), host=args.host, port=args.port, open_browser=args.open)
+    return run_serve(
+        _load(args), host=args.host, port=args.port, open_browser=args.open, reload_config=lambda: _load(args)
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -110,7 +113,18 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_nightly(args: argparse.Namespace) -> int:
     from sitegen.nightly.run import run_nightly
 
-    return run_nightly(_load(args), night=args.night, suite=args.suite)
+    config = _load(args)
+
+    def build() -> str:
+        # Wired here because the nightly wing must not import the site builder.
+        from sitegen.site.build import build_site
+
+        result = build_site(config)
+        for warning in result.warnings:
+            log.warning("%s", warning)
+        return result.describe()
+
+    return run_nightly(config, night=args.night, suite=args.suite, build=build)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -193,6 +207,8 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # fontTools logs every subsetting step at INFO; users only care when it warns.
+    logging.getLogger("fontTools").setLevel(max(level, logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
