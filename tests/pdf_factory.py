@@ -22,10 +22,12 @@ def make_pdf(
     attachment_name: str = "summary.json",
     raw_attachment: bytes | None = None,
     password: str | None = None,
+    owner_password: str | None = None,
 ) -> Path:
     """Write a PDF with the given page texts, metadata and optional summary.json attachment.
 
     `raw_attachment` stores bytes as the attachment verbatim (for broken-JSON cases).
+    `owner_password` encrypts with an empty user password: anyone may open it, as with many real PDFs.
     """
     pdf = FPDF()
     pdf.set_creation_date(dt.datetime(2021, 7, 9, 6, 0, tzinfo=dt.UTC))
@@ -48,6 +50,8 @@ def make_pdf(
         pdf.embed_file(bytes=payload, basename=attachment_name, mime_type="application/json")
     if password is not None:
         pdf.set_encryption(owner_password=password, user_password=password)
+    elif owner_password is not None:
+        pdf.set_encryption(owner_password=owner_password)
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

@@ -1,0 +1,288 @@
+"""`sitegen build`: scan -> extract (cached) -> render -> catalog -> write, each stage timed.
+
+Gather first, write last: every stage before `write` only returns values, so a failure anywhere
+leaves the previous site untouched. Safe to call again and again in one process (the dev server
+does, on every change); a call with nothing changed writes nothing and opens no PDF.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sitegen import __version__
+from sitegen.config import Config
+from sitegen.errors import BuildError
+from sitegen.model import Report
+from sitegen.site import layout
+from sitegen.site.cache import ExtractCache, folder_key
+from sitegen.site.catalog import catalog_bytes
+from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
+from sitegen.site.scan import Found, scan_reports, shown
+from sitegen.site.write import (
+    MARKER,
+    MARKER_BYTES,
+    NOJEKYLL,
+    Plan,
+    check_output,
+    discard_staging,
+    is_empty,
+    new_staging,
+    precreate,
+    state_file,
+    unchanged,
+    write_or_fail,
+)
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# The config keys that change what extraction returns; others do not invalidate the cache.
+EXTRACT_KEYS = ("summary_length",)
+# The config keys that change the site's bytes.
+SITE_KEYS = ("title", "theme", "base_url", "statuses", "summary_length")
+
+T = TypeVar("T")
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the reports shown, warnings (each naming its file) and output paths that changed."""
+
+    output: Path
+    reports: list[Report] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # output-relative; empty when nothing changed
+    extracted: int = 0  # PDFs opened this time (the rest came from the cache)
+    written: int = 0  # files written or copied into the site
+    reused: int = 0  # files carried over from the previous site unchanged
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for the terminal: counts and time."""
+        n = len(self.reports)
+        head = f"{n} report{'s' if n != 1 else ''} ({self.extracted} PDF(s) read, {n - self.extracted} cached)"
+        if not self.changed:
+            return f"{head}; {self.output} already up to date ({self.seconds:.2f} s)"
+        return (
+            f"{head} -> {self.output}: {self.written} file(s) written, {self.reused} unchanged, "
+            f"{len(self.changed)} path(s) changed ({self.seconds:.2f} s)"
+        )
+
+
+class _Stages:
+    """Runs each stage, logging and recording how long it took."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, name: str, func: Callable[..., T], *args: Any) -> T:
+        start = time.perf_counter()
+        value = func(*args)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+        log.debug("stage %-9s %7.1f ms", name, self.timings[name] * 1000)
+        return value
+
+
+@contextlib.contextmanager
+def _build_lock(cache_dir: Path, output: Path) -> Iterator[None]:
+    """One build per output folder at a time, across processes (CLI build while `serve` runs)."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(cache_dir / f"build-{folder_key(output)}.lock", "a")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise BuildError(f"cache folder {cache_dir} cannot be used ({exc.strerror})") from None
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_site(config: Config) -> BuildResult:
+    """Build the site described by `config`; raises UsageError/BuildError, leaving the old output as it was."""
+    start = time.perf_counter()
+    reports_dir, output, cache_dir = config.path("reports"), config.path("output"), config.path("cache_dir")
+    protected = [config.root, PROJECT_ROOT, Path.cwd()]
+    check_output(output, reports_dir, cache_dir, protected)
+    stage = _Stages()
+    result = BuildResult(output=output)
+    with _build_lock(cache_dir, output):
+        scanned = stage("scan", scan_reports, reports_dir)
+        result.warnings += scanned.warnings
+        cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, reports_dir, _extract_stamp(config))
+        result.warnings += cache_warnings
+        staging = _cold_staging(output)
+        try:
+            early = _early_pages(staging, scanned.found)
+            extracted, opened = stage("extract", _extract, scanned.found, cache, config.summary_length, early)
+            result.extracted = opened
+            result.warnings += stage("cache save", cache.save)
+            reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings)
+            result.reports = reports
+            unpublished = {f.source for f in scanned.found if not f.readable}
+            catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
+            inputs = stage("inputs", _inputs_fingerprint, config, scanned.found, catalog)
+            record = state_file(cache_dir, output)
+            if stage("check", unchanged, output, record, inputs):
+                log.debug("nothing changed since the last build of %s", output)
+                if staging is not None:
+                    discard_staging(staging)
+            else:
+                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished)
+                outcome = stage("write", write_or_fail, output, plan, record, inputs, staging)
+                result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
+        except BaseException:
+            if staging is not None:
+                discard_staging(staging)
+            raise
+    result.warnings = [shown(w) for w in result.warnings]  # file names and PDF text cannot forge terminal output
+    result.timings = stage.timings
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _cold_staging(output: Path) -> Path | None:
+    """For a first build (no site yet), the staging folder now, so files can be created during extraction."""
+    try:
+        if output.is_dir() and not is_empty(output):
+            return None
+        return new_staging(output)
+    except OSError as exc:
+        raise BuildError(f"cannot prepare the site beside {output} ({exc.strerror}); nothing was changed") from None
+
+
+def _early_pages(staging: Path | None, found: list[Found]) -> Callable[[], None] | None:
+    """Work for the idle main process during extraction: create the viewer pages' (empty) files."""
+    if staging is None:
+        return None
+    stubs = [Report(f.source, f.date, f.status, f.suite, "", "", None, f.size) for f in found]
+    pages = sorted(layout.page_paths(stubs).values())
+    return lambda: precreate(staging, pages)
+
+
+def _extract_stamp(config: Config) -> str:
+    """What the cached results depend on besides the file itself."""
+    try:
+        pypdf_version = metadata.version("pypdf")
+    except metadata.PackageNotFoundError:
+        pypdf_version = "?"
+    return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version}; config {config.fingerprint(*EXTRACT_KEYS)}"
+
+
+def _extract(
+    found: list[Found], cache: ExtractCache, summary_length: int, while_waiting: Callable[[], None] | None = None
+) -> tuple[dict[str, Extracted], int]:
+    """Every report's extraction, from the cache where its (size, mtime_ns) still match; and how many PDFs were read."""
+    out: dict[str, Extracted] = {}
+    todo: list[Found] = []
+    for f in found:
+        if not f.readable:
+            out[f.source] = unavailable("cannot read the file (permission denied)")
+            continue
+        hit = cache.get(f.path, f.size, f.mtime_ns)
+        if hit is None:
+            todo.append(f)
+        else:
+            out[f.source] = hit
+    fresh = extract_many([(f.path, f.size) for f in todo], summary_length, while_waiting)
+    for f, value in zip(todo, fresh, strict=True):
+        out[f.source] = value
+        cache.put(f.path, f.size, f.mtime_ns, value)
+    return out, len(todo)
+
+
+def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: list[str]) -> list[Report]:
+    """Reports from scan + extraction; where summary.json disagrees with the file name, the name wins."""
+    reports = []
+    for f in found:
+        x = extracted[f.source]
+        problems = list(x.problems)
+        if x.summary_date is not None and x.summary_date != f.date.isoformat():
+            problems.append(f"summary.json says date {x.summary_date!r} but the file name says {f.date.isoformat()}; the name wins")
+        if x.summary_status is not None and x.summary_status.lower() != f.status:
+            problems.append(f"summary.json says status {x.summary_status!r} but the file name says {f.status!r}; the name wins")
+        if x.summary_suite and f.suite and x.summary_suite != f.suite:
+            problems.append(f"summary.json says suite {x.summary_suite!r} but the file is in folder {f.suite!r}; the folder wins")
+        warnings.extend(f"{f.path}: {problem}" for problem in problems)
+        reports.append(
+            Report(
+                source=f.source,
+                date=f.date,
+                status=f.status,
+                suite=f.suite,
+                title=x.title,
+                summary=x.summary,
+                pages=x.pages,
+                bytes=f.size,
+                metrics=dict(x.metrics),
+                extra=dict(x.extra),
+                summary_source=x.summary_source,
+                problems=tuple(problems),
+            )
+        )
+    return reports
+
+
+def _stat_files(paths: list[Path]) -> list[list[Any]]:
+    out = []
+    for path in sorted(paths):
+        try:
+            st = path.stat()
+            out.append([str(path), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(path), None, None])
+    return out
+
+
+def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> str:
+    """A hash of everything the output depends on, cheap enough to compute on every rebuild."""
+    from sitegen.site.assets import pdfjs_files
+    from sitegen.site.render import theme_folders
+
+    theme_files = [p for folder in theme_folders(config) for p in folder.rglob("*") if p.is_file()]
+    code_files = list(PACKAGE_DIR.rglob("*.py"))  # a new sitegen (or a theme developer's edit) re-renders
+    data = {
+        "version": __version__,
+        "config": config.fingerprint(*SITE_KEYS),
+        "reports_dir": str(config.path("reports")),  # the PDFs are linked from there
+        "reports": [[f.source, f.size, f.mtime_ns, f.readable] for f in found],
+        "catalog": hashlib.sha256(catalog).hexdigest(),
+        "theme": _stat_files(theme_files),
+        "pdfjs": _stat_files(list(pdfjs_files().values())),
+        "code": _stat_files(code_files),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _plan(config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: set[str]) -> Plan:
+    """Every file of the new site: rendered pages and static files, reports.json, PDFs and pdf.js."""
+    from sitegen.site.assets import pdfjs_files
+    from sitegen.site.render import render_site
+
+    plan = Plan()
+    plan.files.update(render_site(config, reports))
+    plan.files[layout.REPORTS_JSON] = catalog
+    plan.files[NOJEKYLL] = b""  # GitHub Pages: serve the files as they are
+    plan.files[MARKER] = MARKER_BYTES
+    by_source = {f.source: f for f in found}
+    for report in reports:
+        if report.source not in unpublished:
+            plan.copies[layout.pdf_path(report)] = by_source[report.source].path
+    plan.copies.update(pdfjs_files())
+    clash = set(plan.files) & set(plan.copies)
+    if clash:
+        raise BuildError(f"two files want the same output path: {', '.join(sorted(clash))}")
+    return plan

@@ -1,0 +1,55 @@
+"""reports.json: every report as data, for scripts and dashboards that want more than the HTML.
+
+The bytes depend only on the reports and the config (no timestamps, fixed key order), so a clean
+build and an incremental one agree byte for byte. Strings are plain JSON: escaping for HTML is the
+theme's job, not this file's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from sitegen.config import Config
+from sitegen.model import Report
+from sitegen.site import layout
+
+CATALOG_SCHEMA = 1
+
+
+def report_entry(report: Report, page: str, known_statuses: set[str], published: bool) -> dict[str, Any]:
+    """One report's object in reports.json; URLs are relative to the site root."""
+    return {
+        "date": report.date.isoformat(),
+        "suite": report.suite,
+        "status": report.status,
+        "status_known": report.status in known_statuses,
+        "title": report.title,
+        "summary": report.summary,
+        "summary_source": report.summary_source,
+        "page_url": page,
+        "pdf_url": layout.pdf_path(report) if published else None,
+        "source": report.source,
+        "pages": report.pages,
+        "bytes": report.bytes,
+        "metrics": dict(sorted(report.metrics.items())),
+        "extra": dict(sorted(report.extra.items())),
+        "problems": list(report.problems),
+    }
+
+
+def catalog_bytes(config: Config, reports: list[Report], unpublished: Collection[str] = ()) -> bytes:
+    """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
+    pages = layout.page_paths(reports)
+    known = set(config.statuses)
+    ordered = sorted(sorted(reports, key=lambda r: (r.suite, r.source)), key=lambda r: r.date, reverse=True)
+    doc = {
+        "schema": CATALOG_SCHEMA,
+        "title": config.title,
+        "base_url": config.base_url,
+        "count": len(ordered),
+        "reports": [report_entry(r, pages[r.source], known, r.source not in unpublished) for r in ordered],
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
+    return (text + "\n").encode("utf-8")

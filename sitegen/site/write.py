@@ -1,0 +1,388 @@
+"""Write stage: the only code that touches the output folder.
+
+The new site is assembled in a sibling folder (`public.sitegen-XXXX`) and swapped in at the end,
+atomically where Linux allows (renameat2 RENAME_EXCHANGE), so a web server never sees half a
+site and a failed build leaves the old one as it was. Files whose bytes (or source PDF) did not
+change are hard-linked from the previous output instead of being written again. What was written
+is recorded in a state file in the cache folder, never in the output, so the output is the same
+bytes whichever way it was built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import filecmp
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sitegen.errors import BuildError, UsageError
+from sitegen.site.cache import folder_key, write_atomic
+
+log = logging.getLogger(__name__)
+
+MARKER = ".sitegen"
+MARKER_BYTES = b"This folder is written by `sitegen build` and replaced as a whole on every build.\n"
+NOJEKYLL = ".nojekyll"
+STATE_FORMAT = 1
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@dataclass
+class Plan:
+    """The whole new site: generated files as bytes, and files copied (or hard-linked) from elsewhere."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    copies: dict[str, Path] = field(default_factory=dict)
+
+    def paths(self) -> set[str]:
+        return set(self.files) | set(self.copies)
+
+
+@dataclass
+class Outcome:
+    """What a write did: output paths added, changed or removed, and how many files were new or reused."""
+
+    changed: list[str]
+    written: int
+    reused: int
+
+
+# --- where the output may go -------------------------------------------------------------------
+
+
+def is_empty(folder: Path) -> bool:
+    """True for a folder with no entries at all (hidden ones count)."""
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
+
+
+def _contains(outer: Path, inner: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_output(output: Path, reports: Path, cache_dir: Path, protected: list[Path]) -> None:
+    """Refuse output folders that could destroy data: the reports, their parents, /, home, the project."""
+    output, reports, cache_dir = output.resolve(), reports.resolve(), cache_dir.resolve()
+    if _contains(reports, output):
+        raise UsageError(f"output folder {output} is the reports folder or inside it ({reports}); choose a folder outside it")
+    if _contains(output, reports):
+        raise UsageError(f"reports folder {reports} is inside the output folder {output}; the build would replace the reports")
+    if _contains(output, cache_dir):
+        raise UsageError(f"config key 'cache_dir': {cache_dir} must be outside the output folder {output}")
+    try:
+        home = [Path.home()]
+    except RuntimeError:  # no HOME and no passwd entry
+        home = []
+    for place in [Path("/"), *home, *protected]:
+        place = place.resolve()
+        if _contains(output, place):
+            raise UsageError(f"output folder {output} would replace {place}; choose a dedicated folder such as {place / 'public'}")
+    if output.exists() or output.is_symlink():
+        if not output.is_dir():
+            raise UsageError(f"output folder {output} exists and is not a folder")
+        try:
+            has_marker = (output / MARKER).is_file()
+            empty = not has_marker and is_empty(output)
+        except OSError as exc:
+            raise UsageError(f"output folder {output} cannot be read ({exc.strerror})") from None
+        if not has_marker and not empty:
+            raise UsageError(
+                f"output folder {output} is not empty and was not made by sitegen (no {MARKER} file); "
+                "sitegen replaces its output folder as a whole, so choose a new or empty folder"
+            )
+
+
+# --- the record of the last build --------------------------------------------------------------
+
+
+def state_file(cache_dir: Path, output: Path) -> Path:
+    return cache_dir / f"site-{folder_key(output)}.json"
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(obj, dict) or obj.get("format") != STATE_FORMAT or not isinstance(obj.get("files"), dict):
+        return {}
+    return obj
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _tree(folder: Path) -> dict[str, list[int]]:
+    """(size, mtime_ns, inode) of every file under `folder`, by POSIX path relative to it; symlinks are not followed."""
+    out: dict[str, list[int]] = {}
+    if not folder.is_dir():
+        return out
+    stack = [("", str(folder))]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel + "/", entry.path))
+                else:
+                    out[rel] = _stamp(entry.stat(follow_symlinks=False))
+    return out
+
+
+def unchanged(output: Path, state_path: Path, inputs: str) -> bool:
+    """True when the last build had these inputs and nobody has touched its output since."""
+    state = _load_state(state_path)
+    if state.get("inputs") != inputs or state.get("output") != str(output):
+        return False
+    try:
+        current = _tree(output)
+    except OSError:
+        return False
+    recorded = {rel: rec.get("stamp") for rel, rec in state["files"].items() if isinstance(rec, dict)}
+    return current == recorded
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False when the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False  # file system or kernel without exchange support: use two renames
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap_in(staging: Path, output: Path) -> Path | None:
+    """Put `staging` at `output`; returns the folder now holding the previous site (to delete), if any."""
+    if not output.exists():
+        os.rename(staging, output)
+        return None
+    if _exchange(staging, output):
+        return staging
+    # Fallback: for a moment there is no output folder, but never a half-written one.
+    old = Path(tempfile.mkdtemp(prefix=f"{output.name}.sitegen-old-", dir=output.parent))
+    os.rmdir(old)
+    os.rename(output, old)
+    os.rename(staging, output)
+    return old
+
+
+def _remove_leftovers(output: Path) -> None:
+    """Delete staging folders a crashed build left beside the output (only ours: they carry the marker)."""
+    prefix = f"{output.name}.sitegen-"
+    with contextlib.suppress(OSError), os.scandir(output.parent) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False):
+                path = Path(entry.path)
+                if (path / MARKER).is_file() or is_empty(path):
+                    log.debug("removing leftover staging folder %s", path)
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def _place(src: Path, dst: str) -> None:
+    """Hard-link a file into the new site, or copy it where links are impossible (other file system).
+
+    A file others may not read (a 0600 PDF from the nightly job) is copied too: a link shares its
+    mode, and the web server, running as another user, could not serve it.
+    """
+    try:
+        if os.stat(src).st_mode & 0o004:
+            _link(src, dst)
+            return
+    except OSError:
+        pass
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(dst)  # a pre-created empty file
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o644)
+
+
+def new_staging(output: Path) -> Path:
+    """An empty private folder beside `output` for the next site, after clearing crashed builds' leftovers."""
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(output)
+    staging = Path(tempfile.mkdtemp(prefix=f"{output.name}.sitegen-", dir=output.parent))
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; a web server running as another user must read the site
+    (staging / MARKER).write_bytes(MARKER_BYTES)  # lets a later build recognise and remove it if this one dies
+    return staging
+
+
+def precreate(staging: Path, paths: list[str]) -> None:
+    """Create empty files that the site will hold, while the caller waits for something else.
+
+    Creating a new file costs this VM ~0.5-1.3 ms of kernel time, serialised; a cold build creates
+    one per report. Done while worker processes extract PDFs, it overlaps with them instead of
+    adding to the write stage. Files the site does not end up holding are removed by write_site.
+    """
+    made: set[str] = set()
+    for rel in paths:
+        parent = os.path.dirname(rel)
+        if parent and parent not in made:
+            os.makedirs(staging / parent, exist_ok=True)
+            made.add(parent)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(staging / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+
+
+def discard_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _link(src: str | Path, dst: str | Path) -> None:
+    try:
+        os.link(src, dst)
+    except FileExistsError:  # an empty pre-created file
+        os.unlink(dst)
+        os.link(src, dst)
+
+
+def write_site(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None = None) -> Outcome:
+    """Assemble `plan` in `staging` beside `output`, reusing unchanged files from the old output, then swap it in."""
+    output = output.resolve()
+    precreated = staging is not None
+    if staging is None:
+        staging = new_staging(output)
+    state = _load_state(state_path) if output.is_dir() else {}
+    if state.get("output") != str(output):
+        state = {}
+    old_records: dict[str, dict[str, Any]] = state.get("files", {}) if state else {}
+    old_tree = _tree(output)
+    # A recorded file may be reused only if it is still exactly what the last build wrote.
+    trusted = {rel for rel, rec in old_records.items() if isinstance(rec, dict) and old_tree.get(rel) == rec.get("stamp")}
+
+    records: dict[str, dict[str, Any]] = {}
+    changed: set[str] = set()
+    written = reused = 0
+    # Plain strings, not Path objects: thousands of files per build, and pathlib's parsing showed in profiles.
+    new_root, old_root = str(staging) + "/", str(output) + "/"
+    try:
+        made_dirs: set[str] = set()
+
+        def target(rel: str) -> str:
+            parent = os.path.dirname(rel)
+            if parent and parent not in made_dirs:
+                os.makedirs(new_root + parent, exist_ok=True)
+                made_dirs.add(parent)
+            return new_root + rel
+
+        for rel in sorted(plan.files):
+            data = plan.files[rel]
+            digest = _digest(data)
+            dst = target(rel)
+            old = old_root + rel
+            rec = old_records.get(rel)
+            if rel in trusted and rec.get("sha") == digest:
+                _link(old, dst)
+                reused += 1
+            elif rel not in trusted and rel in old_tree and old_tree[rel][0] == len(data) and _read(old) == data:
+                _link(old, dst)  # no record (cache wiped) but the same bytes: still unchanged
+                reused += 1
+            else:
+                with open(dst, "wb") as fh:  # new, or pre-created empty
+                    fh.write(data)
+                written += 1
+                changed.add(rel)
+            records[rel] = {"sha": digest}
+
+        for rel in sorted(plan.copies):
+            src = plan.copies[rel]
+            st = src.stat()
+            key = [str(src), st.st_size, st.st_mtime_ns]
+            dst = target(rel)
+            old = old_root + rel
+            rec = old_records.get(rel)
+            if rel in trusted and rec.get("src") == key:
+                _link(old, dst)  # never copied again when unchanged
+                reused += 1
+            elif rec is None and rel in old_tree and _same_file(old, src, st):
+                # No record (cache wiped) but the very same file. With a record whose source stamp
+                # differs, the PDF was rewritten in place: re-place it and report it as changed.
+                _link(old, dst)
+                reused += 1
+            else:
+                _place(src, dst)
+                written += 1
+                changed.add(rel)
+            records[rel] = {"src": key}
+
+        new_tree = _tree(staging)
+        if precreated:
+            for rel in set(new_tree) - plan.paths():  # pre-created for a page the renderer did not make
+                os.unlink(new_root + rel)
+                del new_tree[rel]
+        for rel, rec in records.items():
+            rec["stamp"] = new_tree[rel]
+        changed |= set(old_tree) - set(records)  # removed from the site
+        if not changed and set(old_tree) == set(records):
+            # Same bytes everywhere: keep the old folder, so even its inodes stay put.
+            shutil.rmtree(staging)
+            for rel, rec in records.items():
+                rec["stamp"] = old_tree[rel]
+            leftover = None
+        else:
+            leftover = _swap_in(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if leftover is not None:
+        shutil.rmtree(leftover, ignore_errors=True)
+    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), "inputs": inputs, "files": records})
+    return Outcome(changed=sorted(changed), written=written, reused=reused)
+
+
+def _same_file(old: str, src: Path, st: os.stat_result) -> bool:
+    try:
+        ost = os.stat(old)
+    except OSError:
+        return False
+    if (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino):
+        return True
+    return ost.st_size == st.st_size and filecmp.cmp(old, src, shallow=False)
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    try:
+        write_atomic(path, json.dumps(state, separators=(",", ":"), sort_keys=True).encode())
+    except OSError as exc:
+        # Without the record the next build compares bytes instead; slower, still correct.
+        log.warning("%s: build record cannot be written (%s)", path, exc.strerror)
+
+
+def write_or_fail(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None = None) -> Outcome:
+    """write_site, with file-system errors turned into a BuildError that says the old site is intact."""
+    try:
+        return write_site(output, plan, state_path, inputs, staging)
+    except OSError as exc:
+        where = exc.filename or output
+        raise BuildError(f"cannot write the site ({exc.strerror}: {where}); the previous output is left as it was") from None

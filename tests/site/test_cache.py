@@ -1,0 +1,142 @@
+"""The extraction cache: what invalidates it, what survives it, and that a no-change rebuild opens no PDF."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pypdf
+import pytest
+
+import sitegen.site.extract as extract_mod
+from sitegen.config import parse_config
+from sitegen.site.build import build_site
+from sitegen.site.cache import ExtractCache
+from sitegen.site.extract import Extracted
+
+
+@pytest.fixture
+def project(tmp_path, make_pdf):
+    reports = tmp_path / "reports"
+    make_pdf(reports / "report-2021-07-09-bad.pdf", subject="first night " * 20)
+    make_pdf(reports / "a" / "report-2021-07-10-good.pdf", pages=["plain page text"])
+    return tmp_path
+
+
+def config(root, **raw):
+    return parse_config(raw, root)
+
+
+class Opened(Exception):
+    pass
+
+
+def forbid_pdf_reading(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise Opened("a PDF was opened")
+
+    monkeypatch.setattr(pypdf, "PdfReader", refuse)
+
+
+def test_rebuild_with_nothing_changed_opens_no_pdf(project, monkeypatch):
+    first = build_site(config(project))
+    assert first.extracted == 2
+    forbid_pdf_reading(monkeypatch)
+
+    again = build_site(config(project))
+
+    assert again.extracted == 0
+    assert again.warnings == []  # a refused open would have become "corrupt PDF" warnings
+    assert [r.summary for r in again.reports] == [r.summary for r in first.reports]
+    assert again.changed == []
+
+
+def test_changed_file_is_read_again_and_only_it(project, make_pdf, monkeypatch):
+    build_site(config(project))
+    path = project / "reports" / "report-2021-07-09-bad.pdf"
+    make_pdf(path, subject="rewritten")
+    os.utime(path, ns=(1, 1))  # a different mtime even on coarse clocks
+
+    result = build_site(config(project))
+
+    assert result.extracted == 1
+    assert {r.source: r.summary for r in result.reports}["report-2021-07-09-bad.pdf"] == "rewritten"
+
+
+def test_summary_length_change_invalidates(project):
+    build_site(config(project))
+    result = build_site(config(project, summary_length=20))
+    assert result.extracted == 2
+    assert all(len(r.summary) <= 21 for r in result.reports)
+
+
+def test_extractor_version_change_invalidates(project, monkeypatch):
+    build_site(config(project))
+    monkeypatch.setattr("sitegen.site.build.EXTRACTOR_VERSION", extract_mod.EXTRACTOR_VERSION + 1)
+    assert build_site(config(project)).extracted == 2
+    assert build_site(config(project)).extracted == 0
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b"\xff\xfe", b'{"format": 1}', b"[]"])
+def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
+    build_site(config(project))
+    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
+    cache_file.write_bytes(damage)
+
+    result = build_site(config(project))
+
+    assert result.extracted == 2
+    assert len(result.warnings) == 1
+    assert str(cache_file) in result.warnings[0] and "every PDF is read again" in result.warnings[0]
+    # ... and repaired: the next build is quiet and reads nothing.
+    after = build_site(config(project))
+    assert (after.extracted, after.warnings) == (0, [])
+
+
+def test_cache_lives_outside_the_output_and_is_versioned_json(project):
+    build_site(config(project))
+    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
+    obj = json.loads(cache_file.read_text())
+    assert obj["format"] == 1 and "extractor 1" in obj["stamp"]
+    assert sorted(os.path.basename(k) for k in obj["entries"]) == ["report-2021-07-09-bad.pdf", "report-2021-07-10-good.pdf"]
+    assert not any(p.name.startswith("extract-") for p in (project / "public").rglob("*"))
+
+
+def test_removed_report_leaves_the_cache(project):
+    build_site(config(project))
+    (project / "reports" / "a" / "report-2021-07-10-good.pdf").unlink()
+    build_site(config(project))
+    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
+    assert len(json.loads(cache_file.read_text())["entries"]) == 1
+
+
+def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
+    cache, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert warnings == []
+    value = Extracted(title="t", summary="s", pages=2, metrics={"errors": 3}, problems=("p",))
+    cache.put(tmp_path / "x.pdf", 10, 5, value)
+    assert cache.get(tmp_path / "x.pdf", 10, 5) == value
+    assert cache.get(tmp_path / "x.pdf", 11, 5) is None
+    assert cache.get(tmp_path / "x.pdf", 10, 6) is None
+    assert cache.save() == []
+
+    loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert warnings == []
+    assert loaded.get(tmp_path / "x.pdf", 10, 5) == value
+    other, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "another stamp")
+    assert other.get(tmp_path / "x.pdf", 10, 5) is None
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
+    cache = ExtractCache(tmp_path / "cache" / "c.json", "stamp")
+    cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
+    cache.save()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["c.json"]
+
+
+def test_unwritable_cache_is_a_warning(tmp_path):
+    (tmp_path / "blocker").write_text("a file where the cache folder should be")
+    cache = ExtractCache(tmp_path / "blocker" / "c.json", "stamp")
+    cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
+    (warning,) = cache.save()
+    assert "cannot be written" in warning
