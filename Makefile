@@ -7,7 +7,7 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup site demo demo-data serve test test-fast lint bench bench-build bench-logs bench-serve clean
+.PHONY: setup site demo demo-data serve test test-fast lint bench bench-build bench-logs bench-serve bench-chart clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,7 +41,7 @@ lint: setup
 	$(VENV)/bin/ruff check sitegen tests bench examples
 	$(VENV)/bin/lint-imports
 
-bench: bench-build bench-logs bench-serve
+bench: bench-build bench-logs bench-serve bench-chart
 
 bench-build: setup
 	$(PY) bench/bench_build.py
@@ -51,6 +51,9 @@ bench-logs: setup
 
 bench-serve: setup
 	$(PY) bench/bench_serve.py
+
+bench-chart: setup
+	$(PY) bench/bench_chart.py
 
 clean:
 	rm -rf public demo .sitegen-cache .pytest_cache

@@ -24,6 +24,7 @@ class LogRecord:
     fmt: str  # detected format, e.g. "unified", "klog", "zap-console", "json", "logfmt"
     text: str  # the whole entry as read (first line plus continuation lines)
     line_no: int = 0
+    fields: dict[str, str] | None = None  # error/err fields where the format has them (signatures use them)
 
 
 @dataclass(slots=True)
@@ -64,6 +65,7 @@ class LogDigest:
     signatures: list[Signature]  # most frequent first
     outside_window: int = 0
     # (epoch seconds, level) of every fatal/error entry in the window, for per-injection counts.
+    # The log reader gives whole seconds (a night of millions of errors then stays small in memory).
     error_times: list[tuple[float, str]] = field(default_factory=list)
 
 

@@ -1,0 +1,206 @@
+"""Turn the --logs arguments (files, folders, globs, .gz, `-`) into byte streams read in big blocks."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import logging
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sitegen.errors import UsageError
+from sitegen.nightly.logs.formats import MAX_LINE
+
+log = logging.getLogger(__name__)
+
+BLOCK = 16 * 1024 * 1024  # bytes per read; big enough that per-block Python overhead is nothing
+SKIPPED_NAMES = {"manifest.json"}  # what `sitegen collect` writes beside the logs
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One log stream: a file (maybe gzip-compressed) or standard input."""
+
+    name: str  # what the report shows: the path as given/found, or "-" for stdin
+    path: Path | None  # None for stdin
+
+    @property
+    def stdin(self) -> bool:
+        return self.path is None
+
+
+def expand(inputs: list[str]) -> list[Source]:
+    """Expand arguments to sources in a stable order; a pattern or path matching nothing is a UsageError."""
+    found: list[Source] = []
+    seen: set[str] = set()
+    missing: list[str] = []
+
+    def add(path: Path, name: str | None = None) -> None:
+        key = str(path.resolve())
+        if key not in seen:
+            seen.add(key)
+            found.append(Source(name or str(path), path))
+
+    for arg in inputs:
+        if arg == "-":
+            if "-" not in seen:
+                seen.add("-")
+                found.append(Source("-", None))
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            # Inside a folder a file is named by its path there ("tidb-0/tidb.log", as collect lays them out),
+            # which is what the report shows and what stays the same from machine to machine.
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name not in SKIPPED_NAMES:
+                        add(Path(root) / name, (Path(root) / name).relative_to(path).as_posix())
+        elif path.is_file():
+            add(path)
+        elif glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            for m in matches:
+                if Path(m).is_dir():
+                    files.extend(s.path for s in expand([m]) if s.path is not None)
+            if not files:
+                missing.append(f"{arg}: no file matches this pattern")
+            for f in files:
+                add(f)
+        else:
+            missing.append(f"{arg}: no such file or folder")
+    if missing:
+        raise UsageError("--logs: " + "; ".join(missing))
+    return found
+
+
+def is_gzip(path: Path) -> bool:
+    """True for gzip data, whatever the file is called."""
+    with path.open("rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_source(source: Source) -> BinaryIO:
+    """Open a source for binary reading, decompressing gzip transparently (also on stdin)."""
+    if source.path is None:
+        raw: BinaryIO = sys.stdin.buffer
+        peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if peek == GZIP_MAGIC:
+            return _Chunked(gzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
+        return raw
+    if is_gzip(source.path):
+        return _Chunked(gzip.open(source.path, "rb"))  # type: ignore[return-value]
+    return source.path.open("rb", buffering=0)
+
+
+def iter_blocks(fh: BinaryIO, size: int = BLOCK, limit: int | None = None) -> Iterator[bytes]:
+    """Yield blocks of whole lines (each ends with b"\\n" except maybe the last); reads at most `limit` bytes."""
+    tail = b""
+    remaining = limit
+    while True:
+        want = size if remaining is None else min(size, remaining)
+        if want <= 0:
+            break
+        chunk = fh.read(want)
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tail = data
+            # A block with no newline at all is one huge line: keep only what truncation will keep.
+            if len(tail) > 2 * size:
+                tail = tail[: size]
+            continue
+        tail = data[cut + 1 :]
+        yield data[: cut + 1]
+    if tail:
+        yield tail
+
+
+class _Chunked:
+    """Reads a gzip stream step by step, so a cut file keeps everything before the cut."""
+
+    STEP = 1 << 20
+
+    def __init__(self, inner: gzip.GzipFile):
+        self.inner = inner
+
+    def readinto(self, view: memoryview) -> int:
+        # read1 returns what one decompression step gave, so an EOFError loses nothing already decoded.
+        data = self.inner.read1(min(len(view), self.STEP))
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.inner.read(size)
+
+    def __enter__(self) -> _Chunked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.close()
+
+
+def iter_buffers(fh: BinaryIO, size: int = BLOCK, limit: int | None = None) -> Iterator[tuple[bytearray, int]]:
+    """Yield (buffer, end): buffer[:end] holds whole lines. The buffer is reused, so use it before the next step.
+
+    Reading into one reused bytearray avoids copying every block; this is where most of the bytes go.
+    """
+    buf = bytearray(size)
+    have = 0
+    remaining = limit
+    while True:
+        want = len(buf) - have
+        if remaining is not None:
+            want = min(want, remaining)
+        try:
+            got = fh.readinto(memoryview(buf)[have : have + want]) if want > 0 else 0
+        except (OSError, EOFError, zlib.error):
+            if have:
+                yield buf, have  # a cut .gz: what was read still counts
+            raise
+        if not got:
+            if have:
+                yield buf, have
+            return
+        if remaining is not None:
+            remaining -= got
+        have += got
+        cut = buf.rfind(b"\n", 0, have)
+        if cut < 0:
+            if have == len(buf):
+                if len(buf) >= max(4 * size, 2 * MAX_LINE):
+                    have = MAX_LINE + 1  # one enormous line: keep what truncation keeps, drop the rest
+                else:
+                    buf.extend(bytes(size))
+            continue
+        yield buf, cut + 1
+        rest = have - (cut + 1)
+        if rest:
+            buf[:rest] = buf[cut + 1 : have]
+        have = rest
+
+
+def iter_lines(fh: BinaryIO) -> Iterator[bytes]:
+    """Physical lines without their newline; the simple path used as the reference."""
+    for block in iter_blocks(fh):
+        lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            lines.pop()
+        yield from lines
+
+
+def read_all(data: bytes) -> BinaryIO:
+    """A byte stream over in-memory data (tests, stdin replays)."""
+    return io.BytesIO(data)
