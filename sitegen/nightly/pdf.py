@@ -362,10 +362,14 @@ def _injections(doc: _Doc, report: NightReport) -> None:
             row.cell(f"{inj.errors:,}" if report.logs is not None else "—")  # no logs: unknown, not zero
 
 
-def _signatures(doc: _Doc, title: str, sigs: list[Signature], empty: str) -> None:
+def _signatures(doc: _Doc, title: str, sigs: list[Signature], empty: str, *, new_page: bool = False) -> None:
     from fpdf.fonts import FontFace
 
     pdf, ctx = doc.pdf, doc.ctx
+    if new_page and sigs:
+        # A signature row carries a multi-line sample; started low on a page, the first row
+        # jumps to the next one and leaves its heading stranded.
+        pdf.add_page()
     doc.h2(title)
     if not sigs:
         doc.para(empty, color=MUTED)
@@ -466,7 +470,7 @@ def render_pdf(report: NightReport, ctx: PdfContext, fonts: Fonts, summary_json:
         # Fatal ones first, however rare: a single panic matters more than a thousand timeouts.
         errors = sorted((s for s in digest.signatures if s.level in ("fatal", "error")), key=lambda s: (s.level != "fatal", -s.count))
         warnings = [s for s in digest.signatures if s.level == "warn"]
-        _signatures(doc, "Error signatures", errors, "No errors were logged in the window.")
+        _signatures(doc, "Error signatures", errors, "No errors were logged in the window.", new_page=True)
         _signatures(doc, "Warning signatures", warnings, "No warnings were logged in the window.")
     _appendix(doc, report)
 
