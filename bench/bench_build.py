@@ -1,5 +1,8 @@
 """Benchmark `sitegen build` on 2,000 generated reports: cold build, no-change rebuild, one new report.
 
+The last scenario also runs in one long-running process (as in the dev server), where unchanged
+pages come from the render memo.
+
 Each scenario runs in a fresh child process (like a real `sitegen build`), which reports the time
 build_site() took and its peak RSS (its own and that of its worker processes, via getrusage).
 
@@ -48,6 +51,30 @@ print(json.dumps({
     "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     "timings": {k: round(v, 4) for k, v in result.timings.items()},
 }))
+"""
+
+# One long-running process, like the dev server: each new report is built incrementally; the first build
+# renders every page (nothing in the render memo yet), the later ones only the pages whose inputs changed.
+CHILD_SAME_PROCESS = r"""
+import datetime as dt, json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from bench_build import SLOT, make_template, summary_for
+from sitegen.config import parse_config
+from sitegen.site.build import build_site
+root = Path(sys.argv[1])
+head, tail = make_template().split(b"@" * SLOT)
+config = parse_config({}, root)
+runs = []
+for k in range(5):
+    day = dt.date(2031, 1, 1) + dt.timedelta(days=k)
+    new = root / "reports" / "cluster-0" / f"report-{day.isoformat()}-good.pdf"
+    new.write_bytes(head + summary_for(90000 + k, day, "good") + tail)
+    start = time.perf_counter()
+    result = build_site(config)
+    runs.append({"seconds": time.perf_counter() - start, "changed": len(result.changed),
+                 "timings": {k: round(v, 4) for k, v in result.timings.items()}})
+print(json.dumps(runs))
 """
 
 
@@ -130,6 +157,16 @@ def main() -> int:
         new.write_bytes(head + summary_for(args.reports + extra, day, "bad") + tail)
         rows["one new report"].append(run_child(OUT))
 
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD_SAME_PROCESS, str(OUT), str(ROOT / "bench")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed:\n{proc.stderr}")
+    same = json.loads(proc.stdout)[1:]  # the first build fills the render memo
+    for new in (reports / "cluster-0").glob("report-2031-*.pdf"):
+        new.unlink()
+
     for name, runs in rows.items():
         for r in runs:
             print(f"  {name:16} {r['seconds']:.3f} s  read {r['extracted']:4}  written {r['written']:4}  changed {r['changed']:4}")
@@ -142,10 +179,15 @@ def main() -> int:
         rss = max(max(r["rss_self_mb"], r["rss_workers_mb"]) for r in runs)
         wall = statistics.median(r["wall"] for r in runs)
         print(f"{name:16} {statistics.median(times):9.3f} {min(times):7.3f} {wall:10.3f} {rss:12.0f}")
+    times = [r["seconds"] for r in same]
+    print(f"one new, same process: {statistics.median(times):.3f} median, {min(times):.3f} min of {len(times)} (memo warm)")
     print("(median/min: build_site() in a fresh process; process: the whole child process, with start-up and imports)")
     print("\ncold build stages (median):")
     for stage in first["timings"]:
         print(f"  {stage:10} {statistics.median(r['timings'].get(stage, 0) for r in rows['cold']):.3f} s")
+    print("\none new report in the same process, stages (median):")
+    for stage in same[0]["timings"]:
+        print(f"  {stage:10} {statistics.median(r['timings'].get(stage, 0) for r in same):.3f} s")
     cold_floor = FLOOR_COLD_BASE + FLOOR_COLD_PER_REPORT * args.reports
     cold = statistics.median(r["seconds"] for r in rows["cold"])
     quiet = statistics.median(r["seconds"] for r in rows["no-change"])

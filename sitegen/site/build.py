@@ -50,7 +50,9 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 # The config keys that change what extraction returns; others do not invalidate the cache.
 EXTRACT_KEYS = ("summary_length",)
 # The config keys that change the site's bytes.
-SITE_KEYS = ("title", "theme", "base_url", "statuses", "summary_length")
+# Why an unreadable PDF has no summary and is not published (card, viewer page and reports.json say so).
+UNREADABLE = "cannot read the file (permission denied)"
+SITE_KEYS = ("title", "theme", "base_url", "statuses", "summary_length", "index_limit")
 
 T = TypeVar("T")
 
@@ -132,7 +134,7 @@ def build_site(config: Config) -> BuildResult:
             result.warnings += stage("cache save", cache.save)
             reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings)
             result.reports = reports
-            unpublished = {f.source for f in scanned.found if not f.readable}
+            unpublished = {f.source: UNREADABLE for f in scanned.found if not f.readable}
             catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
             inputs = stage("inputs", _inputs_fingerprint, config, scanned.found, catalog)
             record = state_file(cache_dir, output)
@@ -190,7 +192,7 @@ def _extract(
     todo: list[Found] = []
     for f in found:
         if not f.readable:
-            out[f.source] = unavailable("cannot read the file (permission denied)")
+            out[f.source] = unavailable(UNREADABLE)
             continue
         hit = cache.get(f.path, f.size, f.mtime_ns)
         if hit is None:
@@ -267,13 +269,13 @@ def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> s
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _plan(config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: set[str]) -> Plan:
+def _plan(config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: dict[str, str]) -> Plan:
     """Every file of the new site: rendered pages and static files, reports.json, PDFs and pdf.js."""
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import render_site
 
     plan = Plan()
-    plan.files.update(render_site(config, reports))
+    plan.files.update(render_site(config, reports, unpublished=unpublished))
     plan.files[layout.REPORTS_JSON] = catalog
     plan.files[NOJEKYLL] = b""  # GitHub Pages: serve the files as they are
     plan.files[MARKER] = MARKER_BYTES

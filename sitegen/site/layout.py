@@ -17,6 +17,7 @@ STATIC_DIR = "static"
 PDFJS_DIR = "static/pdfjs"
 PAGES_DIR = "nights"
 PDF_DIR = "pdf"
+ARCHIVE_DIR = "archive"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -56,6 +57,11 @@ def pdf_path(report: Report) -> str:
     parts = [slug(p) if i < report.source.count("/") else p for i, p in enumerate(report.source.split("/"))]
     # The file name itself matched the report-name regex, so it is already safe.
     return posixpath.join(PDF_DIR, *parts)
+
+
+def archive_path(year: int, month: int) -> str:
+    """Path of a month's archive page, e.g. `archive/2021-07.html`."""
+    return posixpath.join(ARCHIVE_DIR, f"{year:04d}-{month:02d}.html")
 
 
 def relative(from_page: str, to_path: str) -> str:

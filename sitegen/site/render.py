@@ -1,15 +1,20 @@
-"""Render the site's pages from reports: the card index, one viewer page per report, the theme's static files.
+"""Render the site's pages from reports: the index, monthly archives, one viewer page per report, static files.
 
 A pure function of (config, reports): it returns `{output path: bytes}` and writes nothing, so
 tests need no disk and an incremental build is byte-identical to a clean one (no timestamps).
+Within one process, a page whose template context and theme are unchanged is not rendered again:
+its bytes come from the previous call (the dev server rebuilds on every change).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import logging
 import posixpath
+import threading
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,10 @@ UNAVAILABLE = "summary unavailable:"  # how extraction words a failed summary
 # Statuses shown with a check mark; other calm statuses get a plain dot (the label still says it).
 _GOOD_WORDS = frozenset({"good", "ok", "pass", "passed", "green", "success"})
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -204,8 +213,9 @@ class Card:
     report: Report
     status: Status
     page_url: str
-    pdf_url: str
+    pdf_url: str | None  # None when the PDF could not be published
     suite_index: int  # position of the suite in the filter list, for CSS-only filtering
+    unpublished: str = ""  # why the PDF is not in the site ("" when it is)
 
     @property
     def unavailable(self) -> bool:
@@ -218,6 +228,25 @@ class Card:
         return tuple(p for p in self.report.problems if p not in self.report.summary)
 
 
+@dataclass(frozen=True)
+class MonthLink:
+    """A link to one month's archive page, relative to the page showing it."""
+
+    label: str  # 'July 2021'
+    url: str
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of the archive as the index lists it: link, number of nights, how many need a look."""
+
+    key: str  # 'YYYY-MM'
+    label: str
+    url: str
+    nights: int
+    needing_look: int
+
+
 @functools.lru_cache(maxsize=4096)
 def _relative_dir(from_dir: str, to_dir: str) -> str:
     return layout.relative(posixpath.join(from_dir, "x"), to_dir or ".")
@@ -228,16 +257,6 @@ def _link(from_page: str, to_path: str) -> str:
     to_dir, name = posixpath.split(to_path)
     up = _relative_dir(posixpath.dirname(from_page), to_dir)
     return name if up == "." else f"{up}/{name}"
-
-
-def _card(report: Report, status: Status, from_page: str, pages: dict[str, str], suite_index: int) -> Card:
-    return Card(
-        report=report,
-        status=status,
-        page_url=_link(from_page, pages[report.source]),
-        pdf_url=_link(from_page, layout.pdf_path(report)),
-        suite_index=suite_index,
-    )
 
 
 def static_files(config: Config) -> dict[str, bytes]:
@@ -253,12 +272,24 @@ def static_files(config: Config) -> dict[str, bytes]:
     return {name: files[name].read_bytes() for name in sorted(files)}
 
 
-def render_site(config: Config, reports: list[Report]) -> dict[str, bytes]:
-    """Every page of the site plus the theme's static files, as {output path: bytes}."""
+def render_site(
+    config: Config, reports: list[Report], unpublished: Mapping[str, str] | Collection[str] | None = None
+) -> dict[str, bytes]:
+    """Every page of the site plus the theme's static files, as {output path: bytes}.
+
+    `unpublished` names the sources whose PDF is not in the site (with the reason, when a mapping):
+    their cards and viewer pages say so instead of linking a missing file.
+    """
     import jinja2
 
+    if unpublished is None:
+        reasons: dict[str, str] = {}
+    elif isinstance(unpublished, Mapping):
+        reasons = {source: str(why) for source, why in unpublished.items()}
+    else:
+        reasons = dict.fromkeys(unpublished, "the file could not be read")
     try:
-        return _render(config, reports)
+        return _render(config, reports, reasons)
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError(f"theme template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -266,13 +297,111 @@ def render_site(config: Config, reports: list[Report]) -> dict[str, bytes]:
         raise BuildError(f"theme template error: {exc.message or exc}") from None
 
 
-def _render(config: Config, reports: list[Report]) -> dict[str, bytes]:
-    env = make_environment(config)
+# --- memo: a long-running process (the dev server) re-renders only pages whose inputs changed ----
+
+_memo_lock = threading.Lock()
+_environments: dict[str, Any] = {}  # theme fingerprint -> jinja2 Environment (at most one kept)
+_pages: dict[bytes, bytes] = {}  # hash of (theme, template, context) -> rendered bytes, from the last render
+
+
+def _theme_fingerprint(config: Config) -> str:
+    """A hash of every template file the environment can load: an edited template invalidates the memo."""
+    digest = hashlib.blake2b(digest_size=16)
+    for folder in dict.fromkeys([*(_templates_dir(t) for t in theme_folders(config)), DEFAULT_THEME / "templates"]):
+        digest.update(b"\0dir\0" + str(folder).encode())
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(b"\0file\0" + path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _environment(config: Config, fingerprint: str) -> Any:
+    with _memo_lock:
+        env = _environments.get(fingerprint)
+        if env is None:
+            env = make_environment(config)
+            _environments.clear()
+            _environments[fingerprint] = env
+        return env
+
+
+def clear_memo() -> None:
+    """Forget every page rendered so far, so the next render_site draws every page afresh."""
+    global _pages
+    with _memo_lock:
+        _pages = {}
+        _environments.clear()
+
+
+class _Renderer:
+    """Renders templates, reusing the bytes of a page whose key (a digest of all its inputs) is unchanged.
+
+    The caller derives each key from everything the page's template context is made of: the
+    theme's templates, the config values the pages show, the page's path and the reports it
+    draws. A hit is therefore exactly the bytes a fresh render would give, and the context
+    (cards, relative links) is only built on a miss.
+    """
+
+    def __init__(self, env: Any, fingerprint: bytes) -> None:
+        self.env = env
+        self.fingerprint = fingerprint
+        self.used: dict[bytes, bytes] = {}
+        self.rendered = 0
+
+    def __call__(self, template: str, key: bytes | None, context: Callable[[], dict[str, Any]]) -> bytes:
+        if key is None:  # not worth memoising (the index changes with nearly every new night)
+            self.rendered += 1
+            return self.env.get_template(template).render(**context()).encode("utf-8")
+        key = hashlib.blake2b(self.fingerprint + template.encode() + b"\0" + key, digest_size=20).digest()
+        data = self.used.get(key) or _pages.get(key)
+        if data is None:
+            data = self.env.get_template(template).render(**context()).encode("utf-8")
+            self.rendered += 1
+        self.used[key] = data
+        return data
+
+    def keep(self) -> None:
+        """Keep this render's pages (only these: the memo never outgrows one site) for the next call."""
+        global _pages
+        with _memo_lock:
+            _pages = self.used
+
+
+def _months(ordered: list[Report]) -> dict[str, list[Report]]:
+    """Reports grouped by 'YYYY-MM', newest month first, newest first within a month."""
+    out: dict[str, list[Report]] = {}
+    for report in ordered:
+        out.setdefault(f"{report.date.year:04d}-{report.date.month:02d}", []).append(report)
+    return out
+
+
+def _month_label(key: str) -> str:
+    year, month = key.split("-")
+    return f"{_MONTH_NAMES[int(month) - 1]} {year}"
+
+
+def _month_path(key: str) -> str:
+    year, month = key.split("-")
+    return layout.archive_path(int(year), int(month))
+
+
+def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) -> dict[str, bytes]:
+    theme = _theme_fingerprint(config)
     vocabulary = statuses(config)
+    status_list = list(vocabulary.values())
     pages = layout.page_paths(reports)
     ordered = newest_first(reports)
     suites = sorted({r.suite for r in reports})
     suite_index = {s: i for i, s in enumerate(suites)}
+    months = _months(ordered)
+    # What every page may show besides its own reports: the theme, the config, the suite filter.
+    shared = repr((theme, config.title, config.summary_length, config.index_limit, status_list, suites)).encode()
+    render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
+    # One digest per report of everything its card depends on (status and links derive from these).
+    token = {
+        r.source: hashlib.blake2b(repr((r, pages[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16).digest()
+        for r in reports
+    }
     out: dict[str, bytes] = {}
 
     def site(from_page: str) -> dict[str, Any]:
@@ -284,35 +413,94 @@ def _render(config: Config, reports: list[Report]) -> dict[str, bytes]:
             "summary_length": config.summary_length,
         }
 
-    cards = [_card(r, status_of(r, vocabulary), layout.INDEX, pages, suite_index[r.suite]) for r in ordered]
-    needing_look = [c for c in cards if c.status.needs_look]
-    out[layout.INDEX] = (
-        env.get_template("index.html")
-        .render(
-            site=site(layout.INDEX),
-            cards=cards,
-            suites=suites,
-            statuses=list(vocabulary.values()),
-            needing_look=needing_look,
-            latest=cards[0] if cards else None,
-            page_kind="index",
+    def card(report: Report, from_page: str) -> Card:
+        reason = unpublished.get(report.source, "")
+        return Card(
+            report=report,
+            status=status_of(report, vocabulary),
+            page_url=_link(from_page, pages[report.source]),
+            pdf_url=None if reason else _link(from_page, layout.pdf_path(report)),
+            suite_index=suite_index[report.suite],
+            unpublished=reason,
         )
-        .encode("utf-8")
+
+    def month_list(from_page: str) -> list[Month]:
+        return [
+            Month(
+                key=key,
+                label=_month_label(key),
+                url=_link(from_page, _month_path(key)),
+                nights=len(chunk),
+                needing_look=sum(status_of(r, vocabulary).needs_look for r in chunk),
+            )
+            for key, chunk in months.items()
+        ]
+
+    index_months = month_list(layout.INDEX)
+    shown = [card(r, layout.INDEX) for r in ordered[: config.index_limit]]
+    out[layout.INDEX] = render(
+        "index.html",
+        None,
+        lambda: {
+            "site": site(layout.INDEX),
+            "cards": shown,
+            "total": len(ordered),
+            "total_needing_look": sum(m.needing_look for m in index_months),
+            "months": index_months,
+            "suites": suites,
+            "statuses": status_list,
+            "needing_look": [c for c in shown if c.status.needs_look],
+            "latest": shown[0] if shown else None,
+            "page_kind": "index",
+        },
     )
 
+    keys = list(months)
+
+    def archive(i: int, path: str) -> dict[str, Any]:
+        links = [MonthLink(m.label, _link(path, _month_path(m.key))) for m in index_months]
+        cards = [card(r, path) for r in months[keys[i]]]
+        this = index_months[i]
+        return {
+            "site": site(path),
+            "month": Month(this.key, this.label, links[i].url, this.nights, this.needing_look),
+            # Links only (no counts), so a new night does not re-render the neighbouring months' pages.
+            "newer_month": links[i - 1] if i > 0 else None,
+            "older_month": links[i + 1] if i + 1 < len(keys) else None,
+            "cards": cards,
+            "suites": suites,
+            "statuses": status_list,
+            "needing_look": [c for c in cards if c.status.needs_look],
+            "page_kind": "archive",
+        }
+
+    for i, key in enumerate(keys):
+        path = _month_path(key)
+        around = [keys[j] if 0 <= j < len(keys) else "" for j in (i - 1, i + 1)]
+        memo_key = "\0".join([path, *around]).encode() + b"".join(token[r.source] for r in months[key])
+        out[path] = render("archive.html", memo_key, functools.partial(archive, i, path))
+
     neighbours = _neighbours(reports)
-    viewer = env.get_template("viewer.html")
+
+    def viewer(report: Report, path: str) -> dict[str, Any]:
+        older, newer = neighbours[report.source]
+        month = f"{report.date.year:04d}-{report.date.month:02d}"
+        return {
+            "site": site(path),
+            "card": card(report, path),
+            "older": card(older, path) if older else None,
+            "newer": card(newer, path) if newer else None,
+            "month": MonthLink(label=_month_label(month), url=_link(path, _month_path(month))),
+            "page_kind": "viewer",
+        }
+
     for report in ordered:
         path = pages[report.source]
         older, newer = neighbours[report.source]
-        out[path] = viewer.render(
-            site=site(path),
-            card=_card(report, status_of(report, vocabulary), path, pages, suite_index[report.suite]),
-            older=_card(older, status_of(older, vocabulary), path, pages, suite_index[older.suite]) if older else None,
-            newer=_card(newer, status_of(newer, vocabulary), path, pages, suite_index[newer.suite]) if newer else None,
-            page_kind="viewer",
-        ).encode("utf-8")
+        memo_key = b"".join([path.encode(), token[report.source], *(token[n.source] if n else b"-" for n in (older, newer))])
+        out[path] = render("viewer.html", memo_key, functools.partial(viewer, report, path))
 
     out.update(static_files(config))
-    log.debug("rendered %d pages and static files", len(out))
+    render.keep()
+    log.debug("rendered %d pages (%d more unchanged), plus static files", render.rendered, len(render.used) + 1 - render.rendered)
     return out

@@ -233,7 +233,7 @@ def test_failed_render_leaves_the_previous_site_untouched(project, make_pdf, mon
     before = tree(project / "public")
     make_pdf(project / "reports" / "report-2021-07-11-bad.pdf")
 
-    def broken(config, reports):
+    def broken(config, reports, **kw):
         raise BuildError("template exploded")
 
     monkeypatch.setattr("sitegen.site.render.render_site", broken)
@@ -244,7 +244,7 @@ def test_failed_render_leaves_the_previous_site_untouched(project, make_pdf, mon
 
 
 def test_failed_first_build_leaves_nothing_behind(project, monkeypatch):
-    def broken(config, reports):
+    def broken(config, reports, **kw):
         raise BuildError("template exploded")
 
     monkeypatch.setattr("sitegen.site.render.render_site", broken)

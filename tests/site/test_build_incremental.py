@@ -6,6 +6,7 @@ import os
 
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
+from sitegen.site.render import clear_memo
 
 
 def tree(folder):
@@ -29,6 +30,7 @@ def test_incremental_builds_equal_clean_builds_after_each_edit(tmp_path, make_pd
         nonlocal clean_builds
         clean_builds += 1
         other = tmp_path / f"clean-{clean_builds}"
+        clear_memo()  # a clean build renders every page, as a new process would
         clean = build_site(parse_config({**settings, "output": str(other / "public"), "cache_dir": str(other / "cache")}, root))
         assert clean.extracted == len(clean.reports)  # really from scratch
         assert tree(root / "public") == tree(other / "public")
@@ -106,3 +108,41 @@ def test_lost_build_record_still_reports_no_change(tmp_path, make_pdf):
         record.unlink()
     result = build_site(config)
     assert result.changed == [] and result.written == 0
+
+
+def test_index_and_monthly_archive_stay_equal_to_a_clean_build_as_nights_come_and_go(tmp_path, make_pdf):
+    root = tmp_path / "project"
+    reports = root / "reports"
+    for day in ("2021-06-29", "2021-06-30", "2021-07-01"):
+        make_pdf(reports / "a" / f"report-{day}-good.pdf", subject=f"night {day}")
+    settings = {"index_limit": 2}
+    runs = 0
+
+    def build_and_compare():
+        nonlocal runs
+        runs += 1
+        result = build_site(parse_config(settings, root))
+        clear_memo()
+        other = tmp_path / f"clean-{runs}"
+        build_site(parse_config({**settings, "output": str(other / "public"), "cache_dir": str(other / "cache")}, root))
+        assert tree(root / "public") == tree(other / "public")
+        return result, (root / "public" / "index.html").read_text()
+
+    _, index = build_and_compare()
+    assert "2021-06-29" not in index.split('id="archive"')[0]  # third newest: archive only
+    assert 'href="archive/2021-06.html"' in index and 'href="archive/2021-07.html"' in index
+
+    # A new night pushes 2021-06-30 off the index; June's archive page and older viewers are not rewritten.
+    make_pdf(reports / "a" / "report-2021-07-02-bad.pdf", subject="night two")
+    step, index = build_and_compare()
+    assert {"index.html", "archive/2021-07.html", "nights/a/2021-07-02.html", "nights/a/2021-07-01.html"} <= set(step.changed)
+    assert "archive/2021-06.html" not in step.changed and "nights/a/2021-06-30.html" not in step.changed
+    assert "2021-06-30" not in index.split('id="archive"')[0]
+    assert 'data-date="2021-06-30"' in (root / "public" / "archive" / "2021-06.html").read_text()
+
+    # The only night of a month removed: that month's page disappears and its neighbour's links follow.
+    (reports / "a" / "report-2021-07-01-good.pdf").unlink()
+    (reports / "a" / "report-2021-07-02-bad.pdf").unlink()
+    step, index = build_and_compare()
+    assert "archive/2021-07.html" in step.changed and not (root / "public" / "archive" / "2021-07.html").exists()
+    assert "2021-07" not in index

@@ -308,3 +308,53 @@ def test_unreadable_pdf_card_says_summary_unavailable_once(tmp_path):
     assert '<p class="summary unavailable">summary unavailable: PDF is encrypted</p>' in index
     assert index.count("PDF is encrypted") == 1
     assert 'data-status="bad"' in index and "pages ·" not in index
+
+
+def test_index_shows_the_newest_nights_and_monthly_archives_hold_every_night(tmp_path):
+    days = [f"2021-06-{d:02d}" for d in range(25, 31)] + [f"2021-07-{d:02d}" for d in range(1, 4)]
+    reports = [report(day, "bad" if day.endswith(("27", "02")) else "good", suite) for day in days for suite in ("a", "b")]
+    files = render_site(config(tmp_path, index_limit=4), reports)
+
+    index = text(files, "index.html")
+    shown = [(c["data-date"], c["data-suite"]) for c in parse(index).cards]
+    assert shown == [("2021-07-03", "a"), ("2021-07-03", "b"), ("2021-07-02", "a"), ("2021-07-02", "b")]
+    assert "The newest 4 of 18 nights" in index and "18 nights" in index and "4 need a look" in index
+    months = index.split('id="archive"')[1]
+    assert months.index('href="archive/2021-07.html">July 2021</a>') < months.index('href="archive/2021-06.html">June 2021</a>')
+    assert "6 nights" in months and "12 nights" in months and "2 need a look" in months
+
+    june, july = text(files, "archive/2021-06.html"), text(files, "archive/2021-07.html")
+    assert [c["data-date"] for c in parse(june).cards] == [d for d in reversed(days[:6]) for _ in "ab"]
+    assert [c["data-date"] for c in parse(july).cards] == [d for d in reversed(days[6:]) for _ in "ab"]
+    assert 'href="../nights/a/2021-06-25.html"' in june and 'id="filter-s1"' in june and 'id="filter-look"' in june
+    assert 'class="older" rel="prev" href="2021-06.html">‹ June 2021' in july and "No later month" in july
+    assert 'class="newer" rel="next" href="2021-07.html">July 2021 ›' in june and "No earlier month" in june
+    assert 'href="../index.html#archive"' in june
+    # Viewer pages link their month, and prev/next still walk the whole history across months.
+    viewer = text(files, "nights/a/2021-07-01.html")
+    assert 'class="month-link" href="../../archive/2021-07.html">July 2021</a>' in viewer
+    assert 'rel="prev" href="2021-06-30.html"' in viewer
+
+
+def test_unpublished_pdf_is_explained_instead_of_linked(tmp_path):
+    gone = report("2021-07-09", "bad", "a", summary="summary unavailable: cannot read the file (permission denied)", pages=None)
+    fine = report("2021-07-08", "good", "a")
+    files = render_site(config(tmp_path), [gone, fine], unpublished={gone.source: "cannot read the <file>"})
+    index, viewer = text(files, "index.html"), text(files, "nights/a/2021-07-09.html")
+    for page in (index, viewer):
+        assert "PDF not published: cannot read the &lt;file&gt;" in page
+        assert "report-2021-07-09-bad.pdf" not in page  # no dead link anywhere
+    assert 'href="pdf/a/report-2021-07-08-good.pdf"' in index  # the published one keeps its link
+    assert "data-pdf=" not in viewer and "viewer.js" not in viewer and 'id="download"' not in viewer
+    assert 'data-pdf="../../pdf/a/report-2021-07-08-good.pdf"' in text(files, "nights/a/2021-07-08.html")
+
+
+def test_a_template_edited_between_renders_is_not_served_from_the_memo(tmp_path):
+    theme = tmp_path / "t" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "viewer.html").write_text('{% extends "default:viewer.html" %}{% block footer %}<p>first</p>{% endblock %}')
+    reports = [report("2021-07-09"), report("2021-07-08")]
+    assert "<p>first</p>" in text(render_site(config(tmp_path, theme="t"), reports), "nights/2021-07-09.html")
+    (theme / "viewer.html").write_text('{% extends "default:viewer.html" %}{% block footer %}<p>second</p>{% endblock %}')
+    again = render_site(config(tmp_path, theme="t"), reports)
+    assert "<p>second</p>" in text(again, "nights/2021-07-09.html") and "<p>second</p>" in text(again, "nights/2021-07-08.html")

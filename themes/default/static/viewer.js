@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var body = document.body;
+  if (!body.dataset.pdf) return;  // the PDF was not published: the page already says why
   var message = document.getElementById("viewer-message");
   var pdfUrl = new URL(body.dataset.pdf, document.baseURI).href;
 
