@@ -96,6 +96,7 @@ def make_environment(config: Config) -> Any:
     env.filters["filesize"] = format_size
     env.filters["clip"] = clip
     env.filters["metric_name"] = metric_name
+    env.filters["card_metrics"] = card_metrics
     return env
 
 
@@ -120,6 +121,18 @@ def metric_name(key: str) -> str:
         if key.endswith(suffix) and len(key) > len(suffix):
             return key[: -len(suffix)].replace("_", " ") + unit
     return key.replace("_", " ")
+
+
+# The numbers a chaos engineer looks at first; any other metric follows in name order.
+CARD_METRICS = ("fatal", "errors", "warnings", "new_signatures", "min_qps", "max_drop_pct", "worst_ttr_s")
+CARD_METRICS_SHOWN = 8
+
+
+def card_metrics(metrics: dict[str, float]) -> list[tuple[str, float]]:
+    """The metrics a card shows: the key ones in a fixed order, then the rest, at most CARD_METRICS_SHOWN."""
+    first = [(key, metrics[key]) for key in CARD_METRICS if key in metrics]
+    rest = sorted((key, value) for key, value in metrics.items() if key not in CARD_METRICS)
+    return (first + rest)[:CARD_METRICS_SHOWN]
 
 
 def format_size(size: int) -> str:

@@ -358,3 +358,13 @@ def test_a_template_edited_between_renders_is_not_served_from_the_memo(tmp_path)
     (theme / "viewer.html").write_text('{% extends "default:viewer.html" %}{% block footer %}<p>second</p>{% endblock %}')
     again = render_site(config(tmp_path, theme="t"), reports)
     assert "<p>second</p>" in text(again, "nights/2021-07-09.html") and "<p>second</p>" in text(again, "nights/2021-07-08.html")
+
+
+def test_card_leads_with_the_key_metrics_whatever_else_the_summary_carries(tmp_path):
+    # A real report's summary.json carries ten metrics; the card shows eight, and the ones a
+    # chaos engineer checks first (warnings, worst recovery) must not be crowded out alphabetically.
+    metrics = {"errors": 18, "fatal": 0, "injections": 8, "max_drop_pct": 77.93, "min_qps": 5419.69,
+               "new_signatures": 0, "signatures": 2, "unrecovered": 0, "warnings": 134, "worst_ttr_s": 110}
+    index = text(render_site(config(tmp_path), [report("2021-07-09", "bad", metrics=metrics)]), "index.html")
+    shown = re.findall(r"<dt>([^<]+)</dt>", index)
+    assert shown == ["fatal", "errors", "warnings", "new signatures", "min qps", "max drop %", "worst ttr (s)", "injections"]
