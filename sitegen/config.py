@@ -109,7 +109,7 @@ SCHEMA = Section(
         "theme": Key(
             str, None, "Folder of a user theme; its templates override the default theme's.", nullable=True
         ),
-        "base_url": Key(str, "", "Absolute URL the site is served from; only used where absolute URLs are required."),
+        "base_url": Key(str, "", "Absolute URL the site is served from; enables the Atom feed (feed.xml) and canonical links."),
         "cache_dir": Key(str, ".sitegen-cache", "Folder for the extraction cache; must be outside the output folder."),
         "summary_length": Key(int, 300, "Maximum characters of summary text shown on a card.", _positive),
         "index_limit": Key(int, 100, "Cards on the index page (newest first); older nights are in monthly archive pages.", _positive),

@@ -23,6 +23,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, UsageError
 from sitegen.model import Report
 from sitegen.site import layout
+from sitegen.site.feed import FEED, absolute, feed_xml
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +409,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     suite_index = {s: i for i, s in enumerate(suites)}
     months = _months(ordered)
     # What every page may show besides its own reports: the theme, the config, the suite filter.
-    shared = repr((theme, config.title, config.summary_length, config.index_limit, status_list, suites)).encode()
+    shared = repr((theme, config.title, config.base_url, config.summary_length, config.index_limit, status_list, suites)).encode()
     render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
     token = {
@@ -424,6 +425,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
             "static": _link(from_page, layout.STATIC_DIR),
             "pdfjs": _link(from_page, layout.PDFJS_DIR),
             "summary_length": config.summary_length,
+            # Feeds need absolute URLs, so there is one only when the site knows where it lives.
+            "feed": _link(from_page, FEED) if config.base_url else None,
+            "canonical": absolute(config.base_url, from_page) if config.base_url else None,
         }
 
     def card(report: Report, from_page: str) -> Card:
@@ -513,6 +517,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
         memo_key = b"".join([path.encode(), token[report.source], *(token[n.source] if n else b"-" for n in (older, newer))])
         out[path] = render("viewer.html", memo_key, functools.partial(viewer, report, path))
 
+    if config.base_url:
+        labels = {status.word: status.label for status in status_list}
+        out[FEED] = feed_xml(config.title, config.base_url, ordered, pages, labels)
     out.update(static_files(config))
     render.keep()
     log.debug("rendered %d pages (%d more unchanged), plus static files", render.rendered, len(render.used) + 1 - render.rendered)

@@ -6,6 +6,7 @@ import datetime as dt
 import html.parser
 import posixpath
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -368,3 +369,29 @@ def test_card_leads_with_the_key_metrics_whatever_else_the_summary_carries(tmp_p
     index = text(render_site(config(tmp_path), [report("2021-07-09", "bad", metrics=metrics)]), "index.html")
     shown = re.findall(r"<dt>([^<]+)</dt>", index)
     assert shown == ["fatal", "errors", "warnings", "new signatures", "min qps", "max drop %", "worst ttr (s)", "injections"]
+
+
+def test_base_url_gives_an_atom_feed_with_absolute_links_and_canonical_pages(tmp_path):
+    reports = [report("2021-07-08", "good", "a"), report("2021-07-09", "bad", "a", summary="<b>TiKV</b> & PD")]
+    files = render_site(config(tmp_path, base_url="https://chaos.example.org/repo/"), reports)
+    feed = text(files, "feed.xml")
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(feed)
+    entries = root.findall(f"{atom}entry")
+    assert [e.find(f"{atom}link").get("href") for e in entries] == [
+        "https://chaos.example.org/repo/nights/a/2021-07-09.html",
+        "https://chaos.example.org/repo/nights/a/2021-07-08.html",
+    ]
+    assert entries[0].find(f"{atom}summary").text == "<b>TiKV</b> & PD"  # escaped in XML, intact when read
+    assert root.find(f"{atom}updated").text == "2021-07-09T00:00:00Z"  # from the data, not the clock
+    index = text(files, "index.html")
+    assert '<link rel="alternate" type="application/atom+xml" title="Chaos nightly reports" href="feed.xml">' in index
+    assert '<link rel="canonical" href="https://chaos.example.org/repo/index.html">' in index
+    viewer = text(files, "nights/a/2021-07-09.html")
+    assert 'href="../../feed.xml"' in viewer
+
+
+def test_without_base_url_there_is_no_feed_and_no_absolute_link(tmp_path):
+    files = render_site(config(tmp_path), [report("2021-07-09", "bad", "a")])
+    assert "feed.xml" not in files
+    assert not any(b"https://" in data or b"http://" in data for path, data in files.items() if path.endswith(".html"))
