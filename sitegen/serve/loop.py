@@ -122,6 +122,15 @@ class DevLoop:
 
     def start_watching(self, watcher_factory: Callable[[WatchSpec, Callable[[set[Path]], None]], Watcher] | None = None) -> Watcher:
         factory = watcher_factory or Watcher
+        reports = self.config.path("reports")
+        if not reports.exists():
+            # A folder that does not exist cannot be watched; the first night dropped into a new
+            # project would otherwise never show up. An empty input folder changes no output.
+            try:
+                reports.mkdir(parents=True)
+                log.info("created the empty reports folder %s to watch it", reports)
+            except OSError as exc:
+                log.warning("cannot create the reports folder %s (%s); it is not watched", reports, exc.strerror)
         self.watcher = factory(spec_for(self.config), self.on_change)
         self.watcher.start()
         return self.watcher

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sitegen.config import parse_config
 from sitegen.serve import run_watch
 from sitegen.serve.watcher import Timing, Watcher, WatchSpec
 from tests.pdf_factory import make_pdf
@@ -229,3 +230,24 @@ def test_ctrl_c_exits_cleanly(tmp_path, command, pdf_bytes):
     assert "Traceback" not in err
     assert "stopped" in err
     assert (tmp_path / "public" / "index.html").exists()
+
+
+def test_a_missing_reports_folder_is_created_and_its_first_pdf_is_picked_up(tmp_path, pdf_bytes):
+    from tests.serve.conftest import ListingBuild
+
+    root = tmp_path / "new-project"
+    root.mkdir()
+    config = parse_config({"reports": "reports", "output": "public", "cache_dir": ".cache"}, root)
+    build = ListingBuild(root / "reports", root / "public")
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=run_watch, args=(config,), kwargs={"build": build, "stop": stop, "ready": ready.set},
+                              daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        assert (root / "reports").is_dir()
+        (root / "reports" / "report-2021-07-09-bad.pdf").write_bytes(pdf_bytes)
+        assert Calls.wait_for(None, lambda: ["report-2021-07-09-bad.pdf"] in build.seen, timeout=5), build.seen
+    finally:
+        stop.set()
+        thread.join(timeout=10)
