@@ -7,7 +7,7 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup site demo demo-data serve test test-fast lint bench bench-build bench-logs bench-serve bench-chart clean
+.PHONY: setup site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -24,8 +24,12 @@ node_modules/.installed: package.json package-lock.json
 site: setup  ## build reports/ into public/
 	$(SITEGEN) build
 
-demo-data: setup  ## generate the bundled sample nights into demo/reports
+demo-data: demo/reports/.made  ## generate the bundled sample nights into demo/reports
+
+# Regenerated only when the generator or the report wing changed, so a second `make demo` starts at once.
+demo/reports/.made: $(VENV)/.installed node_modules/.installed examples/make_demo.py examples/make_night.py $(shell find sitegen/nightly -name '*.py')
 	$(PY) examples/make_demo.py --out demo/reports
+	touch $@
 
 demo: demo-data  ## build and serve a site from generated sample nights
 	$(SITEGEN) serve --reports demo/reports --output demo/public --host $(HOST) --port $(PORT)
