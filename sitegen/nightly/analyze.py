@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import statistics
 
-from sitegen.nightly.metrics import typical_step
+from sitegen.nightly.metrics.series import typical_step
 from sitegen.nightly.records import ChaosWindow, Injection, Series
 
 log = logging.getLogger(__name__)

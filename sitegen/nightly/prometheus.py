@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 
 from sitegen.errors import ReportError, UsageError
-from sitegen.nightly.metrics import parse_query_range
+from sitegen.nightly.metrics.promjson import parse_query_range
 from sitegen.nightly.records import Series
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,35 @@
+"""Parse the time and duration text of load generators and Chaos Mesh, shared by the metrics and chaos readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_GO_DURATION = re.compile(r"([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_time(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """An ISO-8601 time (zone optional: `tz` is assumed) or epoch seconds/milliseconds, as an aware datetime."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        value = float(text)
+        if value > 1e11:  # milliseconds: 1e11 s is the year 5138
+            value /= 1000.0
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    when = dt.datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def go_duration(text: str | int | float) -> float:
+    """Seconds in a Go duration such as '30s', '1m30s', '400ms'; a bare number is seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    text = str(text).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    if not _GO_DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration like 30s, 1m30s or 2h")
+    total = sum(float(v) * _GO_UNITS[u] for v, u in _GO_PART.findall(text))
+    return -total if text.startswith("-") else total
