@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.errors import UsageError
-from sitegen.nightly.logs import digest, digest_logs, iter_records, scan
+from sitegen.nightly.logs import digest, digest_logs, iter_records
 from sitegen.nightly.logs.digest import digest_simple
 from sitegen.nightly.logs.formats import MAX_LINE
 
@@ -235,11 +235,39 @@ def test_fast_path_agrees_on_a_generated_mixed_file(tmp_path: Path, monkeypatch:
     log = tmp_path / "mixed.log"
     log.write_bytes(_mixed_log(random.Random(block), 6000))
     monkeypatch.setattr(digest, "BLOCK", block)  # small blocks put block edges inside multi-line records
-    monkeypatch.setattr(scan, "_SLICE", 1500)  # and long stretches of parsed lines are taken in slices
     fast = _digest([str(log)], workers=1)
     (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
     _same(fast, simple)
     assert fast.counts["error"] > 100 and fast.outside_window > 0 and fast.inputs[0].truncated_lines > 0
+
+
+_INFO = _line("2021/07/08 07:00:00.002", "INFO", "i")
+_EDGE_CASES = {
+    "info head without its newline at the end": _line("2021/07/08 07:00:00.001", "ERROR", "e") + _INFO.rstrip("\n"),
+    "only an info head without its newline": _INFO.rstrip("\n"),
+    "error head without its newline after infos": _INFO * 3 + _line("2021/07/08 07:00:00.003", "WARN", "w").rstrip("\n"),
+    "continuations first, blank lines, a level with nothing after it": "\n\ngoroutine 1 [running]:\n"
+    + _line("2021/07/08 07:00:00.001", "ERROR", "e") + "\n\tat x.go:1\n[2021/07/08 07:00:00.002 +08:00] [INFO]\nafter a bare head\n"
+    + _line("2021/07/08 07:00:00.003", "INFO", "i") * 2 + "panic: boom\n\n" + _line("2021/07/08 07:00:00.004", "INFO", "i") * 4,
+    "the year turns inside a block": _line("2020/12/31 23:59:59.999", "INFO", "old") * 3
+    + _line("2021/01/01 00:00:00.000", "INFO", "new") * 3
+    + _line("2021/01/01 00:00:00.001", "ERROR", "e"),
+    "damaged stamps": "[2021/07/08 07:0x:00.001 +08:00] [INFO] [x.go:1] [\"letter in stamp\"]\n"
+    + _line("2021/07/08 07:00:00.001", "FATAL", "f") + "[2021/07/08 07::0:00-001 +08:00] [INFO] [x.go:1] [\"odd but loose\"]\n"
+    + _line("2021/07/08 07:00:00.002", "INFO", "i"),
+}
+
+
+@pytest.mark.parametrize("block", [64, 150, 4096])
+@pytest.mark.parametrize("case", sorted(_EDGE_CASES))
+def test_fast_path_agrees_at_line_and_block_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, block: int) -> None:
+    log = tmp_path / "edge.log"
+    log.write_text(_EDGE_CASES[case])
+    monkeypatch.setattr(digest, "BLOCK", block)
+    fast = _digest([str(log)], workers=1)
+    (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
+    _same(fast, simple)
+    assert fast.inputs[0].records == simple.stats.records > 0
 
 
 def test_two_workers_agree_with_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,11 +27,13 @@ LEVELS = {
     "info": "info", "i": "info", "inf": "info", "notice": "info",
     "debug": "debug", "debu": "debug", "debg": "debug", "trace": "debug", "trac": "debug", "trce": "debug", "d": "debug",
 }  # fmt: skip
+_EXACT = {**LEVELS, **{word.upper(): level for word, level in LEVELS.items()}}
 
 
 def norm_level(word: str) -> str:
     """Map a level word of any format to fatal/error/warn/info/debug, or "" when unknown."""
-    return LEVELS.get(word.strip().lower(), "")
+    level = _EXACT.get(word)  # the usual spellings skip strip() and lower()
+    return level if level is not None else LEVELS.get(word.strip().lower(), "")
 
 
 @dataclass(slots=True)
@@ -51,6 +53,7 @@ class Head:
     message: str
     fmt: str
     fields: dict[str, str] | None = None
+    epoch: float | None = None  # `time.timestamp()`, when the parser had it for free (unified stamps)
 
 
 # --- cleaning ---------------------------------------------------------------------------------------
@@ -111,23 +114,55 @@ def _build(groups: tuple[str | None, ...], tz: dt.tzinfo) -> dt.datetime | None:
 def parse_time(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     """Parse ISO 8601 / RFC 3339 (any fraction length) or the unified `yyyy/MM/dd HH:mm:ss.SSS ±hh:mm` layout."""
     if len(text) == 30 and text[4] == "/" and text[19] == ".":
-        # The unified layout, by far the most common: whole stamps and seconds are cached.
-        key = (text, tz)
-        hit = _STAMPS.get(key)
+        hit = unified_stamp(text, tz)
         if hit is not None:
-            return hit
-        base = _unified_second(text[:19], text[24:], tz)
-        if base is not None and text[20:23].isdigit():
-            if len(_STAMPS) > 20_000:
-                _STAMPS.clear()
-            hit = _STAMPS[key] = base.replace(microsecond=int(text[20:23]) * 1000)
-            return hit
+            return hit[0]
     text = text.strip()
     m = _ISO.match(text) or _SLASH.match(text)
     return _build(m.groups(), tz) if m else None
 
 
-_STAMPS: dict[tuple[str, dt.tzinfo], dt.datetime] = {}
+def unified_stamp(text: str, tz: dt.tzinfo) -> tuple[dt.datetime, float] | None:
+    """A 30-character unified stamp as (datetime, its `timestamp()`), or None when it is not a valid one."""
+    key = (text, tz)
+    hit = _STAMPS.get(key)
+    if hit is not None:
+        return hit
+    sec = text[17:19]
+    if text[16] == ":" and sec.isascii() and sec.isdigit() and sec < "60":
+        # Errors are seldom two in one second but often in one minute: cache minutes, add the seconds.
+        # A valid minute plus 0-59 s is exactly the datetime the fields give (and invalid stays None).
+        minute = _unified_minute(text[:16], text[24:], tz)
+        if minute is None:
+            return None
+        base, micros = minute[0] + _SECONDS[int(sec)], minute[1] + int(sec) * 1_000_000
+    else:
+        base = _unified_second(text[:19], text[24:], tz)
+        if base is None:
+            return None
+        micros = (base - _EPOCH) // _MICRO
+    if not text[20:23].isdigit():
+        return None
+    if len(_STAMPS) > 20_000:
+        _STAMPS.clear()
+    ms = int(text[20:23])
+    # `base` has no microseconds, so adding them equals `replace` (which is 9x slower). The epoch is whole
+    # microseconds divided once, as `datetime.timestamp()` computes it, so both give the very same float.
+    hit = _STAMPS[key] = (base + _MILLIS[ms], (micros + ms * 1000) / 1_000_000)
+    return hit
+
+
+_STAMPS: dict[tuple[str, dt.tzinfo], tuple[dt.datetime, float]] = {}
+_MILLIS = [dt.timedelta(milliseconds=ms) for ms in range(1000)]
+_SECONDS = [dt.timedelta(seconds=s) for s in range(60)]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=1024)
+def _unified_minute(minute: str, zone: str, tz: dt.tzinfo) -> tuple[dt.datetime, int] | None:
+    base = _unified_second(minute + ":00", zone, tz)
+    return None if base is None else (base, (base - _EPOCH) // _MICRO)
 
 
 @lru_cache(maxsize=4096)
@@ -233,7 +268,10 @@ def _unified(m: re.Match[str], ctx: Context) -> Head:
         fm = _ERR_FIELD.search(rest)
         if fm:
             fields = {fm.group(1): unquote(fm.group(2))}
-    return Head(parse_time(stamp, ctx.tz), norm_level(level), unquote(msg or ""), "unified", fields)
+    hit = unified_stamp(stamp, ctx.tz) if len(stamp) == 30 and stamp[4] == "/" and stamp[19] == "." else None
+    if hit is None:
+        return Head(parse_time(stamp, ctx.tz), norm_level(level), unquote(msg or ""), "unified", fields)
+    return Head(hit[0], norm_level(level), unquote(msg or ""), "unified", fields, hit[1])
 
 
 def _zap_message(rest: str) -> str:

@@ -1,13 +1,12 @@
-"""The fast reader: one byte regex per block skips the runs of INFO/DEBUG lines; only the rest is parsed.
+"""The fast reader: one byte regex per block finds the lines that are not INFO/DEBUG heads; only those are parsed.
 
-Why it is exact: a line matched by `_RUN` (a unified record head with an INFO/DEBUG/TRACE level,
+Why it is exact: a line matched by `_SKIP_AT_START` (a unified record head with an INFO/DEBUG/TRACE level,
 maybe behind a kubectl timestamp; or a klog `I` line) is certainly a record head that is not counted, so the only thing
-to know about it is that it exists. Every other line (fatal/error/warn heads, other formats, stack
-frames, blank lines) is parsed one by one with the same `parse_line` the simple path uses, in file
-order. So a continuation line mentioning ERROR under an INFO record is parsed, found to be a
+to know about it is that it exists. `_ODD` finds every other line (fatal/error/warn heads, other formats, stack
+frames, blank lines) with one negative lookahead per newline; each is parsed with the same `parse_line` the simple
+path uses, in file order. So a continuation line mentioning ERROR under an INFO record is parsed, found to be a
 continuation, and never counted. A block holding a line over 64 KiB goes through the simple per-line path
-(the truncation has to be counted line by line).
-"""
+(the truncation has to be counted line by line)."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sitegen.nightly.logs.entries import _Builder
 from sitegen.nightly.logs.formats import MAX_LINE, Context, Head, clean, heads_in_line, parse_line
@@ -26,20 +26,21 @@ log = logging.getLogger(__name__)
 # accepts exactly the same loose stamp, so a skipped line is still certainly a record head.
 _TS = rb"\[\d{4}/[0-9/: .+-]{25}\] \[(?:INFO|DEBUG|TRACE)\]"
 _KUBECTL = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) "
-_TAIL = rb" [^\n]*\n"  # lines ending right after the level are simply parsed instead
-# A run of uncounted unified heads; the leading newline ends the line before the run.
-_RUN = re.compile(rb"\n(?:" + _TS + _TAIL + rb")+")
-_RUN_AT_START = re.compile(rb"(?:" + _TS + _TAIL + rb")+")
-_RUN_K = re.compile(rb"\n(?:" + _KUBECTL + _TS + _TAIL + rb")+")
-_RUN_K_AT_START = re.compile(rb"(?:" + _KUBECTL + _TS + _TAIL + rb")+")
+# Each `_ODD*` pattern finds the lines *not* to skip: a newline not followed by an uncounted head, plus the rest of
+# that line. One lookahead per line costs 20 % less than matching runs of skipped lines (no repeat state per line).
+# The space after the level is required: a line ending right after the level is parsed instead.
+_ODD = re.compile(rb"\n(?!" + _TS + rb" )[^\n]*")
+_SKIP_AT_START = re.compile(_TS + rb" ")
+_YEAR = re.compile(rb"(?:^|\n)\[(\d{4})/")
+_ODD_K = re.compile(rb"\n(?!" + _KUBECTL + _TS + rb" )[^\n]*")
+_SKIP_K_AT_START = re.compile(_KUBECTL + _TS + rb" ")
 _KUBECTL_START = re.compile(_KUBECTL)
 # klog INFO heads (kubelet, controllers): every line `formats.KLOG` reads as an info record.
 _KLOG_I = rb"I\d{4} \d\d:\d\d:\d\d\.\d{6}[ \t]+\d+ [^:\] \n]+:\d+\]"
-_RUN_KLOG = re.compile(rb"\n(?:" + _KLOG_I + _TAIL + rb")+")
-_RUN_KLOG_AT_START = re.compile(rb"(?:" + _KLOG_I + _TAIL + rb")+")
+_ODD_KLOG = re.compile(rb"\n(?!" + _KLOG_I + rb" )[^\n]*")
+_SKIP_KLOG_AT_START = re.compile(_KLOG_I + rb" ")
 _KLOG_START = re.compile(rb"[IWEF]\d{4} \d\d:")
 _WINDOW = MAX_LINE // 2
-_SLICE = 1 << 20
 
 
 @dataclass(slots=True)
@@ -57,29 +58,43 @@ def _has_long_line(buf: bytes | bytearray, end: int) -> bool:
 
 def scan_block(buf: bytes | bytearray, end: int, ctx: Context, source: str, tally: Tally, state: ScanState) -> None:
     """Count the whole lines in buf[:end] into `tally`, carrying the open record and the clock in `state`."""
+    if not end:
+        return
     if _has_long_line(buf, end):
         _simple_block(bytes(buf[:end]), ctx, source, tally, state)
         return
-    # The block's first line says which kind of run to skip; lines of any other kind are simply parsed.
+    # The block's first line says which kind of head to skip; lines of any other kind are simply parsed.
     if _KUBECTL_START.match(buf, 0, end):
-        run, run0, skipped_fmt = _RUN_K, _RUN_K_AT_START, "unified"
+        odd, skip0, skipped_fmt = _ODD_K, _SKIP_K_AT_START, "unified"
     elif _KLOG_START.match(buf, 0, end):
-        run, run0, skipped_fmt = _RUN_KLOG, _RUN_KLOG_AT_START, "klog"
+        odd, skip0, skipped_fmt = _ODD_KLOG, _SKIP_KLOG_AT_START, "klog"
     else:
-        run, run0, skipped_fmt = _RUN, _RUN_AT_START, "unified"
+        odd, skip0, skipped_fmt = _ODD, _SKIP_AT_START, "unified"
+        if year := _YEAR.search(buf, 0, min(end, _WINDOW)):
+            odd = _odd_in_year(year.group(1))
     walk = _Walk(buf, ctx, source, tally, state)
-    pos = 0
-    m0 = run0.match(buf, 0, end)
-    if m0:
-        walk.run(m0.end())
-        pos = m0.end()
-    for m in run.finditer(buf, pos, end):
-        if m.start() + 1 > pos:
-            walk.lines(pos, m.start() + 1)
-        walk.run(m.end())
-        pos = m.end()
-    if pos < end:
-        walk.lines(pos, end)
+    line, run = walk.line, walk.run
+    # A line is skipped only when it is whole: the last line of a block without its newline is parsed.
+    last = end if buf[end - 1] == 0x0A else buf.rfind(b"\n", 0, end) + 1
+    pos = 0  # where the next line not yet handled starts
+    if last and not skip0.match(buf, 0, end):
+        pos = buf.find(b"\n", 0, end) + 1
+        line(buf[: pos - 1])
+    for m in odd.finditer(buf, 0, end):
+        start = m.start() + 1
+        if start >= last:
+            break
+        if start > pos:  # a run of skipped heads lies between
+            run(start)
+        stop = m.end()
+        line(buf[start:stop])
+        pos = stop + 1
+    if last < end:
+        if last > pos:
+            run(last)
+        line(buf[last:end])
+    elif pos < end:
+        run(end)
 
     stats = tally.stats
     lines = buf.count(b"\n", 0, end) + (1 if end and buf[end - 1] != 0x0A else 0)
@@ -91,10 +106,16 @@ def scan_block(buf: bytes | bytearray, end: int, ctx: Context, source: str, tall
     walk.close()
 
 
+@lru_cache(maxsize=8)
+def _odd_in_year(year: bytes) -> re.Pattern[bytes]:
+    """`_ODD` with the block's year written out: 10 % cheaper; heads of another year are simply parsed."""
+    return re.compile(rb"\n(?!" + _TS.replace(rb"\d{4}", re.escape(year), 1) + rb" )[^\n]*")
+
+
 class _Walk:
     """Goes through a block in file order: skipped runs and parsed lines, assembling the counted records.
 
-    Lines are handled as they are met, so memory holds one gap of lines at a time, never a whole block.
+    Lines are handled one at a time as they are met, so memory never holds a list of a block's lines.
     """
 
     __slots__ = ("buf", "ctx", "cur", "last_run_end", "last_time", "parsed", "source", "state", "tally")
@@ -113,29 +134,15 @@ class _Walk:
             self.cur = None
         self.last_run_end = end
 
-    def lines(self, start: int, stop: int) -> None:
-        # A block of nothing but parsed lines is taken 1 MB at a time, to keep the split lists small.
-        while stop - start > _SLICE:
-            cut = self.buf.rfind(b"\n", start, start + _SLICE) + 1
-            if cut <= start:
-                break
-            self._lines(start, cut)
-            start = cut
-        self._lines(start, stop)
-
-    def _lines(self, start: int, stop: int) -> None:
-        buf = self.buf
-        raws = buf[start:stop].split(b"\n")
-        if buf[stop - 1] == 0x0A:
-            raws.pop()
-        self.parsed += len(raws)
-        for raw in raws:
-            text, _ = clean(raw)
-            if '}{"' in text:
-                for piece, head in heads_in_line(text, self.ctx):
-                    self.piece(piece, head)
-            else:
-                self.piece(text, parse_line(text, self.ctx))
+    def line(self, raw: bytes | bytearray) -> None:
+        """One parsed line (without its newline), in file order."""
+        self.parsed += 1
+        text, _ = clean(raw)
+        if '}{"' in text:
+            for piece, head in heads_in_line(text, self.ctx):
+                self.piece(piece, head)
+        else:
+            self.piece(text, parse_line(text, self.ctx))
 
     def piece(self, text: str, head: Head | None) -> None:
         if head is None:
@@ -175,7 +182,7 @@ def _last_line_time(buf: bytes | bytearray, run_end: int, ctx: Context) -> dt.da
 
 def _finish(builder: _Builder, source: str, tally: Tally) -> None:
     h = builder.head
-    tally.count(h.level, h.time, h.message, h.fields, source, builder.text())
+    tally.count(h.level, h.time, h.message, h.fields, source, builder.text(), h.epoch)
 
 
 def _simple_block(block: bytes, ctx: Context, source: str, tally: Tally, state: ScanState) -> None:
