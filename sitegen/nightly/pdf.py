@@ -58,16 +58,34 @@ def _rgb(color: str) -> tuple[int, int, int]:
 
 
 class _Glyphs:
-    """Which code points some registered font can draw; others become U+FFFD instead of fpdf2 warnings."""
+    """Which code points some registered font can draw; others become U+FFFD instead of fpdf2 warnings.
 
-    def __init__(self, pdf: object, families: list[str]):
+    The CJK fallback is a large font (parsing it costs more than the three Latin faces together),
+    so it is registered only when some text needs a code point the Latin faces lack. Every string
+    reaches the PDF through here before fpdf2 lays it out, so the fallback is in place in time.
+    """
+
+    def __init__(self, pdf: object, families: list[str], fallback: tuple[str, str] | None = None):
+        self.pdf = pdf
         self.known: set[int] = set()
+        self.fallback = fallback  # (family, font file) still to register on first need
         for key, font in pdf.fonts.items():  # type: ignore[attr-defined]
             if any(key.startswith(f.lower()) for f in families):
                 self.known.update(getattr(font, "cmap", {}) or {})
 
+    def _load_fallback(self) -> None:
+        family, path = self.fallback  # type: ignore[misc]
+        self.fallback = None
+        log.debug("text needs the fallback font: registering %s", path)
+        self.pdf.add_font(family, "", path)  # type: ignore[attr-defined]
+        self.pdf.set_fallback_fonts([family], exact_match=False)  # type: ignore[attr-defined]
+        self.known.update(getattr(self.pdf.fonts[family.lower()], "cmap", {}) or {})  # type: ignore[attr-defined]
+
     def __call__(self, text: str) -> str:
-        return "".join(c if ord(c) in self.known or c in "\n " else "\ufffd" for c in text)
+        known = self.known
+        if self.fallback is not None and any(ord(c) not in known and c not in "\n " for c in text):
+            self._load_fallback()
+        return "".join(c if ord(c) in known or c in "\n " else "\ufffd" for c in text)
 
 
 def clean(text: object, glyphs: _Glyphs | None = None, *, one_line: bool = False) -> str:
@@ -142,12 +160,11 @@ class _Doc:
         pdf.add_font("DejaVu", "", str(fonts.latin))
         pdf.add_font("DejaVu", "B", str(fonts.bold))
         pdf.add_font("Mono", "", str(fonts.mono))
-        pdf.add_font("CJK", "", str(fonts.cjk))
-        pdf.set_fallback_fonts(["CJK"], exact_match=False)
         pdf.set_text_color(*INK)
         pdf.set_fill_color(255, 255, 255)
         self.pdf = pdf
-        self.glyphs = _Glyphs(pdf, ["DejaVu", "Mono", "CJK"])
+        # Registered fourth either way, so a night with CJK text gives the same bytes as when it was eager.
+        self.glyphs = _Glyphs(pdf, ["DejaVu", "Mono"], fallback=("CJK", str(fonts.cjk)))
 
     def text(self, value: object, *, one_line: bool = False) -> str:
         return clean(value, self.glyphs, one_line=one_line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,38 @@ def test_metadata_and_the_summary_attachment(full_pdf):
 def test_same_night_same_bytes(full_pdf, tmp_path, fonts):
     again = _write(tmp_path, fonts, name="again.pdf").read_bytes()
     assert again == full_pdf.read_bytes()
+
+
+def _embedded_fonts(pdf: Path) -> set[str]:
+    """Names of every font embedded in the file, used on a page or not (fpdf2 writes no object streams)."""
+    return {m.decode().split("+", 1)[-1] for m in re.findall(rb"/FontName /(\S+)", pdf.read_bytes())}
+
+
+def _page_fonts(pdf: Path, page: int) -> set[str]:
+    fonts = PdfReader(str(pdf)).pages[page]["/Resources"]["/Font"]
+    return {str(f.get_object()["/BaseFont"]).split("+", 1)[-1] for f in fonts.values()}
+
+
+def test_cjk_text_is_drawn_with_the_cjk_font_on_its_page(full_pdf):
+    pages = pdf_text(full_pdf).split("\f")
+    page = next(i for i, text in enumerate(pages) if CJK_MESSAGE in text)
+    latin = {name for name in _page_fonts(full_pdf, page) if name.startswith("DejaVu")}
+    cjk = _page_fonts(full_pdf, page) - latin
+    assert latin and cjk, "the CJK message must be set in the fallback font, not in DejaVu"
+    assert "\ufffd" not in pages[page]  # every character of it had a glyph
+
+
+def test_a_night_without_cjk_text_does_not_load_or_embed_the_cjk_font(tmp_path, fonts):
+    from sitegen.nightly.pdf import PdfContext, _Doc
+
+    path = _write(tmp_path, fonts, with_logs=False, with_series=False)
+    embedded = _embedded_fonts(path)
+    assert "DejaVuSansBook" in embedded and all(name.startswith("DejaVu") for name in embedded), embedded
+    doc = _Doc(fonts, PdfContext(status_label="", status_color="#000", tz=UTC, since=SINCE, until=UNTIL, created=UNTIL))
+    assert "cjk" not in doc.pdf.fonts
+    assert doc.text("plain ASCII, accents é and arrows →") == "plain ASCII, accents é and arrows →"
+    assert "cjk" not in doc.pdf.fonts  # DejaVu draws all of that
+    assert doc.text("调度") == "调度" and "cjk" in doc.pdf.fonts
 
 
 def test_no_logs_and_no_metrics_are_said_in_the_pdf(tmp_path, fonts):
