@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ log = logging.getLogger("sitegen")
 EXIT_OK = 0
 EXIT_WARNINGS = 1  # build --strict with warnings; also a generic failure
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: an unexpected failure inside sitegen
 EXIT_INTERRUPTED = 130
 
 
@@ -223,6 +225,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sitegen: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        # Disk full, permissions, a vanished folder: the user can act on the message alone.
+        print(f"sitegen: error: {exc}", file=sys.stderr)
+        return EXIT_WARNINGS
+    except Exception as exc:  # the last line of defence: a bug still gets one clear line
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"sitegen: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in sitegen; run the command again with -v to see the traceback, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

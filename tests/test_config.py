@@ -53,3 +53,29 @@ def test_broken_yaml_is_a_clear_error(tmp_path, capsys):
 def test_missing_config_file(tmp_path, capsys):
     assert main(["config", "--check", "--config", str(Path(tmp_path) / "nope.yml")]) == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_an_unexpected_failure_is_one_clear_line_not_a_traceback(monkeypatch, tmp_path, capsys):
+    import sitegen.config
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(sitegen.config, "describe", broken)
+    assert main(["config"]) == 70
+    err = capsys.readouterr().err
+    assert "sitegen: internal error: RuntimeError: simulated bug" in err
+    assert "Traceback" not in err
+    assert main(["-v", "config"]) == 70
+    assert "Traceback" in capsys.readouterr().err  # -v shows it for the bug report
+
+
+def test_an_os_error_is_a_message(monkeypatch, capsys):
+    import sitegen.config
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sitegen.config, "describe", full)
+    assert main(["config"]) == 1
+    assert capsys.readouterr().err.strip() == "sitegen: error: [Errno 28] No space left on device"
