@@ -7,7 +7,7 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart clean
+.PHONY: setup site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart bench-hugo clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,7 +45,7 @@ lint: setup
 	$(VENV)/bin/ruff check sitegen tests bench examples
 	$(VENV)/bin/lint-imports
 
-bench: bench-build bench-logs bench-serve bench-chart
+bench: bench-build bench-logs bench-serve bench-chart bench-hugo
 
 bench-build: setup
 	$(PY) bench/bench_build.py
@@ -58,6 +58,9 @@ bench-serve: setup
 
 bench-chart: setup
 	$(PY) bench/bench_chart.py
+
+bench-hugo: setup  ## sitegen against Debian's hugo on 10,000 reports (skips without hugo)
+	$(PY) bench/bench_hugo.py
 
 clean:
 	rm -rf public demo .sitegen-cache .pytest_cache
