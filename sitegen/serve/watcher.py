@@ -18,6 +18,8 @@ from pathlib import Path
 from sitegen.serve.filters import is_inside, is_pdf, is_temp_name, pdf_parses, pdf_state
 
 log = logging.getLogger(__name__)
+# How often the debounce loop looks for watched folders that do not exist yet.
+MISSING_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer = None
+        self._missing: tuple[Path, ...] = ()  # folders to watch that do not exist yet
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -121,15 +124,29 @@ class Watcher:
                 observer.schedule(handler, str(folder), recursive=True)
                 watched.add(folder)
             elif not folder.is_dir():
-                log.warning("not watching %s: no such folder", folder)
+                log.warning("not watching %s yet: no such folder (it is picked up once created)", folder)
         for file in spec.files:
             parent = file.parent
             if parent.is_dir() and not any(is_inside(parent, w) for w in watched):
                 observer.schedule(handler, str(parent), recursive=False)
                 watched.add(parent)
+        # inotify cannot watch what does not exist; the debounce loop looks for these folders instead.
+        self._missing = tuple(folder for folder in spec.folders if not folder.is_dir())
         observer.daemon = True
         observer.start()
         return observer
+
+    def _appeared(self) -> set[Path]:
+        """Folders of the spec that were missing and now exist; they are watched from now on."""
+        if not self._missing or not any(folder.is_dir() for folder in self._missing):
+            return set()
+        appeared = {folder for folder in self._missing if folder.is_dir()}
+        old, self._observer = self._observer, self._schedule(self.spec)
+        if old is not None:
+            old.stop()
+            old.join(timeout=5)
+        log.info("now watching %s", ", ".join(str(f) for f in sorted(appeared)))
+        return appeared
 
     # -- the debounce loop ------------------------------------------------------------------
     def _run(self) -> None:
@@ -140,7 +157,7 @@ class Watcher:
         while not self._stop.is_set():
             now = time.monotonic()
             if not changed and not pending:
-                timeout = None
+                timeout = MISSING_POLL_S if self._missing else None
             elif now - last < t.quiet and now - first < t.max_wait:
                 timeout = min(last + t.quiet, first + t.max_wait) - now
             else:
@@ -156,6 +173,12 @@ class Watcher:
                     now = time.monotonic()
                     first = first or now
                     last = now
+            appeared = self._appeared()
+            if appeared:  # a theme or reports folder created after start: rebuild with what it holds
+                changed |= appeared
+                now = time.monotonic()
+                first = first or now
+                last = now
             if not changed and not pending:
                 continue
             now = time.monotonic()

@@ -251,3 +251,15 @@ def test_a_missing_reports_folder_is_created_and_its_first_pdf_is_picked_up(tmp_
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def test_a_theme_folder_created_after_start_is_watched_from_then_on(tmp_path, watch):
+    reports, theme = tmp_path / "reports", tmp_path / "my-theme"
+    reports.mkdir()
+    calls = watch(WatchSpec(folders=(reports, theme), files=(), ignored=()))
+    time.sleep(0.2)
+    (theme / "templates").mkdir(parents=True)
+    assert calls.wait_for(lambda: theme in calls.all(), timeout=5), calls.batches
+    template = theme / "templates" / "base.html"
+    template.write_text("{% extends 'default:base.html' %}")
+    assert calls.wait_for(lambda: template in calls.all(), timeout=5), calls.batches
