@@ -41,21 +41,26 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def static_server() -> Iterator[Callable[[Path], str]]:
-    """Serve a folder over real HTTP on 127.0.0.1; returns its base URL (ending in /)."""
+def http_server() -> Iterator[Callable[..., str]]:
+    """Start a real HTTP server on 127.0.0.1 with the given handler class; returns its base URL (no slash)."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
-    def start(folder: Path) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
+    def start(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> str:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
+        return f"http://127.0.0.1:{server.server_address[1]}"
 
     yield start
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def static_server(http_server) -> Callable[[Path], str]:
+    """Serve a folder over real HTTP on 127.0.0.1; returns its base URL (ending in /)."""
+    return lambda folder: http_server(functools.partial(_QuietHandler, directory=str(folder))) + "/"
 
 
 @pytest.fixture(scope="session")

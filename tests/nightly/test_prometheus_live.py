@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -186,20 +185,9 @@ class _Canned(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def canned():
-    servers = []
-
-    def start(status: int, delay: float = 0.0) -> str:
-        handler = type("H", (_Canned,), {"status": status, "delay": delay})
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def canned(http_server):
+    """A server answering every query with `status` after `delay` seconds."""
+    return lambda status, delay=0.0: http_server(type("H", (_Canned,), {"status": status, "delay": delay}))
 
 
 def test_http_503_gives_the_server_text(canned):
