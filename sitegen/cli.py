@@ -21,7 +21,6 @@ log = logging.getLogger("sitegen")
 
 EXIT_OK = 0
 EXIT_WARNINGS = 1  # build --strict with warnings; also a generic failure
-EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: an unexpected failure inside sitegen
 EXIT_INTERRUPTED = 130
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.errors import ConfigError
+from sitegen.model import STATUS_RE
 
 DEFAULT_CONFIG_NAME = "sitegen.yml"
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$")
-_STATUS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 Check = Callable[[Any], str | None]  # returns a problem, or None when the value is fine
@@ -67,7 +67,7 @@ def _timezone(value: Any) -> str | None:
 
 
 def _status_word(value: Any) -> str | None:
-    return None if _STATUS_RE.match(value) else "must be a lower-case word (a-z, 0-9, _)"
+    return None if STATUS_RE.match(value) else "must be a lower-case word (a-z, 0-9, _)"
 
 
 def _str_list(value: Any) -> str | None:
@@ -81,7 +81,7 @@ def _statuses(value: Any) -> str | None:
     if not value:
         return "must name at least one status"
     for word, spec in value.items():
-        if not isinstance(word, str) or not _STATUS_RE.match(word):
+        if not isinstance(word, str) or not STATUS_RE.match(word):
             problems.append(f"status {word!r} must be a lower-case word (a-z, 0-9, _)")
             continue
         if not isinstance(spec, dict):

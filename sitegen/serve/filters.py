@@ -25,11 +25,6 @@ def is_pdf(path: Path) -> bool:
     return path.suffix.lower() == ".pdf"
 
 
-def is_inside(path: Path, folder: Path) -> bool:
-    """True when `path` is `folder` or below it (both already absolute)."""
-    return path == folder or folder in path.parents
-
-
 def pdf_state(path: Path) -> tuple[int, int] | None:
     """(size, mtime_ns) of a file, or None when it is gone or unreadable."""
     try:

@@ -47,7 +47,3 @@ class BuildGate:
                 self._building = False
                 self._cond.notify_all()
 
-    @property
-    def busy(self) -> bool:
-        with self._cond:
-            return self._building or bool(self._builders_waiting)

@@ -59,8 +59,6 @@ class DevLoop:
         self.gate = gate or BuildGate()
         self.hub = hub or ReloadHub()
         self.watcher: Watcher | None = None
-        self.builds = 0
-        self.failures = 0
         self._warnings: set[str] = set()
 
     def output(self) -> Path:
@@ -77,7 +75,6 @@ class DevLoop:
         except Exception as exc:  # a bug in a build stage must not end the dev loop
             log.debug("build crashed", exc_info=True)
             return self._failed(f"{type(exc).__name__}: {exc}")
-        self.builds += 1
         elapsed = time.perf_counter() - started
         self._report_warnings(getattr(result, "warnings", ()) or ())
         describe = getattr(result, "describe", None)
@@ -89,7 +86,6 @@ class DevLoop:
         return True
 
     def _failed(self, message: str) -> bool:
-        self.failures += 1
         log.error("build failed: %s", message)
         log.error("still watching; the previous site stays online until a build succeeds")
         self.hub.publish(ok=False, changed=[], error=message)

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.serve.filters import is_inside, is_pdf, is_temp_name, pdf_parses, pdf_state
+from sitegen.serve.filters import is_pdf, is_temp_name, pdf_parses, pdf_state
+from sitegen.site.layout import is_inside
 
 log = logging.getLogger(__name__)
 # How often the debounce loop looks for watched folders that do not exist yet.

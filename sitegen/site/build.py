@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -295,13 +296,22 @@ def _stat_files(paths: list[Path]) -> list[list[Any]]:
     return out
 
 
+@functools.cache
+def _code_stamp() -> list[list[Any]]:
+    """The site-building code this process runs, stamped once: an upgraded sitegen re-renders.
+
+    Taken at first use rather than per build, so a long-running dev server never records the
+    stamps of code it has not loaded (its pages came from the old code).
+    """
+    return _stat_files([*(PACKAGE_DIR / "site").rglob("*.py"), PACKAGE_DIR / "model.py", PACKAGE_DIR / "config.py"])
+
+
 def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> str:
     """A hash of everything the output depends on, cheap enough to compute on every rebuild."""
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import theme_folders
 
     theme_files = [p for folder in theme_folders(config) for p in folder.rglob("*") if p.is_file()]
-    code_files = list(PACKAGE_DIR.rglob("*.py"))  # a new sitegen (or a theme developer's edit) re-renders
     data = {
         "version": __version__,
         "config": config.fingerprint(*SITE_KEYS),
@@ -310,7 +320,7 @@ def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> s
         "catalog": hashlib.sha256(catalog).hexdigest(),
         "theme": _stat_files(theme_files),
         "pdfjs": _stat_files(list(pdfjs_files().values())),
-        "code": _stat_files(code_files),
+        "code": _code_stamp(),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 

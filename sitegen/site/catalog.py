@@ -43,7 +43,7 @@ def catalog_bytes(config: Config, reports: list[Report], unpublished: Collection
     """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
     pages = layout.page_paths(reports)
     known = set(config.statuses)
-    ordered = sorted(sorted(reports, key=lambda r: (r.suite, r.source)), key=lambda r: r.date, reverse=True)
+    ordered = layout.newest_first(reports)
     doc = {
         "schema": CATALOG_SCHEMA,
         "title": config.title,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from pathlib import Path
 
 from sitegen.model import Report
 
@@ -20,6 +21,11 @@ PDF_DIR = "pdf"
 ARCHIVE_DIR = "archive"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """True when `path` is `folder` or below it (both already absolute and resolved)."""
+    return path == folder or folder in path.parents
 
 
 def slug(text: str) -> str:
@@ -39,6 +45,12 @@ def page_path(report: Report, duplicate_of_same_night: bool = False) -> str:
         stem += "-" + slug(report.status) + "-" + slug(posixpath.basename(report.source).rsplit(".", 1)[0])[-8:]
     folder = posixpath.join(PAGES_DIR, slug(report.suite)) if report.suite else PAGES_DIR
     return posixpath.join(folder, stem + ".html")
+
+
+def newest_first(reports: list[Report]) -> list[Report]:
+    """Site order: newest night first; within a night by suite, then by file name (stable and total)."""
+    by_suite = sorted(reports, key=lambda r: (r.suite, r.source))
+    return sorted(by_suite, key=lambda r: r.date, reverse=True)
 
 
 def page_paths(reports: list[Report]) -> dict[str, str]:

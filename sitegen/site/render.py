@@ -14,7 +14,7 @@ import hashlib
 import logging
 import posixpath
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, UsageError
 from sitegen.model import Report
 from sitegen.site import layout
+from sitegen.site.extract import collapse
 from sitegen.site.feed import FEED, absolute, feed_xml
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def make_environment(config: Config) -> Any:
     env.filters["nicedate"] = nice_date
     env.filters["number"] = format_number
     env.filters["filesize"] = format_size
-    env.filters["clip"] = clip
+    env.filters["clip"] = lambda text, limit: collapse(str(text), limit)
     env.filters["metric_name"] = metric_name
     env.filters["card_metrics"] = card_metrics
     return env
@@ -145,15 +146,6 @@ def format_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def clip(text: str, limit: int) -> str:
-    """Shorten text to about `limit` characters at a word boundary, marking the cut with an ellipsis."""
-    text = " ".join(str(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut.rstrip(" ,.;:") + "…"
-
-
 def _text_color(color: str) -> str:
     hex_ = color.lstrip("#")
     if len(hex_) == 3:
@@ -198,12 +190,6 @@ def status_of(report: Report, vocabulary: dict[str, Status]) -> Status:
         known=False,
         icon="unknown",
     )
-
-
-def newest_first(reports: list[Report]) -> list[Report]:
-    """Cards order: newest night first; within a night by suite, then by file name (stable and total)."""
-    by_suite = sorted(reports, key=lambda r: (r.suite, r.source))
-    return sorted(by_suite, key=lambda r: r.date, reverse=True)
 
 
 def _neighbours(reports: list[Report]) -> dict[str, tuple[Report | None, Report | None]]:
@@ -287,21 +273,16 @@ def static_files(config: Config) -> dict[str, bytes]:
 
 
 def render_site(
-    config: Config, reports: list[Report], unpublished: Mapping[str, str] | Collection[str] | None = None
+    config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None
 ) -> dict[str, bytes]:
     """Every page of the site plus the theme's static files, as {output path: bytes}.
 
-    `unpublished` names the sources whose PDF is not in the site (with the reason, when a mapping):
+    `unpublished` maps the sources whose PDF is not in the site to the reason:
     their cards and viewer pages say so instead of linking a missing file.
     """
     import jinja2
 
-    if unpublished is None:
-        reasons: dict[str, str] = {}
-    elif isinstance(unpublished, Mapping):
-        reasons = {source: str(why) for source, why in unpublished.items()}
-    else:
-        reasons = dict.fromkeys(unpublished, "the file could not be read")
+    reasons = {source: str(why) for source, why in (unpublished or {}).items()}
     try:
         return _render(config, reports, reasons)
     except jinja2.TemplateSyntaxError as exc:
@@ -404,7 +385,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     vocabulary = statuses(config)
     status_list = list(vocabulary.values())
     pages = layout.page_paths(reports)
-    ordered = newest_first(reports)
+    ordered = layout.newest_first(reports)
     suites = sorted({r.suite for r in reports})
     suite_index = {s: i for i, s in enumerate(suites)}
     months = _months(ordered)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.model import parse_report_name
+from sitegen.site.layout import is_inside
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,6 @@ def shown(text: str | os.PathLike[str]) -> str:
     return "".join(c if c.isprintable() and _utf8(c) else ascii(c)[1:-1] for c in text)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def scan_reports(folder: Path) -> ScanResult:
     """Every report PDF under `folder` (recursively); other files, bad dates and unsafe links become warnings."""
     result = ScanResult()
@@ -94,7 +91,7 @@ def scan_reports(folder: Path) -> ScanResult:
                 stack.append((Path(entry.path), rel + "/"))
             elif entry.is_symlink() and Path(entry.path).is_dir():
                 target = Path(entry.path).resolve()
-                where = "outside the reports folder" if not _inside(target, folder) else "inside the reports folder"
+                where = "outside the reports folder" if not is_inside(target, folder) else "inside the reports folder"
                 result.warnings.append(f"{entry.path}: symlink to a folder {where}, not followed")
             else:
                 found = _examine(entry, rel, folder, result.warnings, skipped)
@@ -117,7 +114,7 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
     path = Path(entry.path)
     if entry.is_symlink():
         target = path.resolve()
-        if not _inside(target, folder):
+        if not is_inside(target, folder):
             warnings.append(f"{path}: symlink leading out of the reports folder (to {target}), not followed")
             return None
         if not target.exists():

@@ -26,6 +26,7 @@ from typing import Any
 
 from sitegen.errors import BuildError, UsageError
 from sitegen.site.cache import folder_key, write_atomic
+from sitegen.site.layout import is_inside
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +67,14 @@ def is_empty(folder: Path) -> bool:
         return next(entries, None) is None
 
 
-def _contains(outer: Path, inner: Path) -> bool:
-    return inner == outer or outer in inner.parents
-
-
 def check_output(output: Path, reports: Path, cache_dir: Path, protected: list[Path]) -> None:
     """Refuse output folders that could destroy data: the reports, their parents, /, home, the project."""
     output, reports, cache_dir = output.resolve(), reports.resolve(), cache_dir.resolve()
-    if _contains(reports, output):
+    if is_inside(output, reports):
         raise UsageError(f"output folder {output} is the reports folder or inside it ({reports}); choose a folder outside it")
-    if _contains(output, reports):
+    if is_inside(reports, output):
         raise UsageError(f"reports folder {reports} is inside the output folder {output}; the build would replace the reports")
-    if _contains(output, cache_dir):
+    if is_inside(cache_dir, output):
         raise UsageError(f"config key 'cache_dir': {cache_dir} must be outside the output folder {output}")
     try:
         home = [Path.home()]
@@ -85,7 +82,7 @@ def check_output(output: Path, reports: Path, cache_dir: Path, protected: list[P
         home = []
     for place in [Path("/"), *home, *protected]:
         place = place.resolve()
-        if _contains(output, place):
+        if is_inside(place, output):
             raise UsageError(f"output folder {output} would replace {place}; choose a dedicated folder such as {place / 'public'}")
     if output.exists() or output.is_symlink():
         if not output.is_dir():
