@@ -7,6 +7,7 @@ writes them. Nothing else in sitegen parses or formats a report file name.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +120,22 @@ class Summary:
             metrics=metrics,
             extra={k: v for k, v in obj.items() if k not in cls._KNOWN},
         )
+
+    @classmethod
+    def from_json_bytes(cls, payload: bytes) -> Summary:
+        """Decode and validate summary.json bytes; raises ValueError with a reason a user can read."""
+        try:
+            obj = json.loads(payload.decode("utf-8"), parse_constant=_json_constant)
+        except UnicodeDecodeError:
+            raise ValueError("summary.json is not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"summary.json is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_json_obj(obj)
+
+
+def _json_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; Python accepts them, browsers would not parse reports.json.
+    return None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 LEVELS = ("fatal", "error", "warn")  # the levels a report counts, most severe first
 
@@ -136,4 +135,3 @@ class NightReport:
     series: Series | None
     injections: list[Injection]
     notes: list[str] = field(default_factory=list)  # "no logs given", "no metrics given", problems met
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import ReportError, UsageError
-from sitegen.model import parse_report_name, report_name
+from sitegen.model import report_name
 from sitegen.nightly.records import ChaosWindow, Injection, LogDigest, NightReport, Series, Verdict
 from sitegen.nightly.window import NightWindow, night_window, parse_night, parse_time
 
@@ -176,7 +176,9 @@ def _load_series(plan: _Plan, request: ReportRequest, notes: list[str], sources:
     return clipped
 
 
-def _load_windows(plan: _Plan, series: Series | None, notes: list[str], sources: list[tuple[str, str]]) -> list[ChaosWindow]:
+def _load_windows(
+    plan: _Plan, series: Series | None, notes: list[str], sources: list[tuple[str, str]], *, baseline_minutes: float
+) -> list[ChaosWindow]:
     window = plan.window
     if plan.chaos_path is not None:
         from sitegen.nightly.chaos import load_chaos
@@ -187,7 +189,7 @@ def _load_windows(plan: _Plan, series: Series | None, notes: list[str], sources:
     if series is not None and series.points:
         from sitegen.nightly.chaos import detect_dips
 
-        windows = detect_dips(series)
+        windows = detect_dips(series, baseline_minutes=baseline_minutes)
         sources.append(("Chaos", f"no chaos schedule given; {len(windows)} dip(s) detected in the metric"))
         notes.append("no chaos schedule given: injections are dips detected in the metric")
         return windows
@@ -251,22 +253,16 @@ def _status_look(config: Config, status: str) -> tuple[str, str]:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _same_night(folder: Path, night: dt.date) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(
-        entry for entry in folder.iterdir() if entry.is_file() and (p := parse_report_name(entry.name)) is not None and p.date == night
-    )
-
-
 def write_report(folder: Path, night: dt.date, status: str, data: bytes) -> tuple[Path, list[Path]]:
     """Write atomically (temp file + rename), then remove the night's reports with another status."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"cannot create the reports folder {folder}: {exc}") from None
+    from sitegen.nightly.summary import reports_of_night
+
     target = folder / report_name(night, status)
-    before = _same_night(folder, night)
+    before = reports_of_night(folder, night)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -327,7 +323,7 @@ def build_night(config: Config, request: ReportRequest, plan: _Plan | None = Non
     with _stage("metrics"):
         series = _load_series(plan, request, notes, sources)
     with _stage("chaos"):
-        windows = _load_windows(plan, series, notes, sources)
+        windows = _load_windows(plan, series, notes, sources, baseline_minutes=rc.baseline_minutes)
 
     injections: list[Injection] = []
     if series is not None and series.points and windows:
@@ -386,14 +382,13 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
                 max_points=rc.chart_points,
             )
     label, color = _status_look(config, report.verdict.status)
-    default_end = night_window(window.night, ends_at=rc.night_ends_at, tz=window.tz).until
     ctx = PdfContext(
         status_label=label,
         status_color=color,
         tz=window.tz,
         since=window.since,
         until=window.until,
-        created=default_end,
+        created=window.night_end,
         chart_svg=chart_svg,
         windows=bits["windows"],
         sources=bits["sources"],

@@ -90,8 +90,8 @@ def encode_summary(obj: dict[str, Any]) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode("utf-8")
 
 
-def read_attachment(path: Path) -> dict[str, Any] | None:
-    """The summary.json object attached to a report PDF; None (and a warning) when it cannot be read."""
+def read_attachment(path: Path) -> Summary | None:
+    """The summary.json attached to a report PDF; None (and a warning) when it cannot be read."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -101,24 +101,25 @@ def read_attachment(path: Path) -> dict[str, Any] | None:
         if not payloads:
             log.warning("%s: no %s attachment", path, SUMMARY_ATTACHMENT)
             return None
-        obj = json.loads(payloads[0])
-        Summary.from_json_obj(obj)
+        summary = Summary.from_json_bytes(payloads[0])
     except (OSError, PyPdfError, ValueError, KeyError, TypeError) as exc:
         log.warning("%s: cannot read its %s (%s)", path, SUMMARY_ATTACHMENT, exc)
         return None
-    return obj
+    return summary
+
+
+def reports_of_night(folder: Path, date: dt.date) -> list[Path]:
+    """The report files in `folder` for one night (any status), sorted; empty when the folder does not exist."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        entry for entry in folder.iterdir() if entry.is_file() and (p := parse_report_name(entry.name)) is not None and p.date == date
+    )
 
 
 def previous_report(folder: Path, night: dt.date) -> Path | None:
     """Last night's report in the same suite folder (any status); the newest file if there are several."""
-    wanted = night - dt.timedelta(days=1)
-    if not folder.is_dir():
-        return None
-    found = []
-    for entry in folder.iterdir():
-        parsed = parse_report_name(entry.name)
-        if parsed is not None and parsed.date == wanted and entry.is_file():
-            found.append(entry)
+    found = reports_of_night(folder, night - dt.timedelta(days=1))
     if not found:
         return None
     return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
@@ -130,10 +131,10 @@ def previous_keys(folder: Path, night: dt.date, *, shown_as: str | None = None) 
     if path is None:
         where = shown_as or str(folder)
         return None, f"no report for {night - dt.timedelta(days=1)} in {where}, so no signature is marked NEW"
-    obj = read_attachment(path)
-    if obj is None:
+    summary = read_attachment(path)
+    if summary is None:
         return None, f"the previous night's report {path.name} has no readable summary.json, so no signature is marked NEW"
-    sigs = obj.get("signatures")
+    sigs = summary.extra.get("signatures")
     if not isinstance(sigs, list):
         return None, f"the previous night's report {path.name} lists no signatures, so no signature is marked NEW"
     keys = {s["key"] for s in sigs if isinstance(s, dict) and isinstance(s.get("key"), str)}

@@ -10,14 +10,26 @@ _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def epoch_time(value: float) -> dt.datetime | None:
+    """Epoch seconds, or ms/µs when the number is too big to be seconds (DataDog's ts); None when out of range."""
+    if value > 1e14:
+        value /= 1e6
+    elif value > 1e11:
+        value /= 1e3
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def parse_time(text: str, tz: dt.tzinfo) -> dt.datetime:
-    """An ISO-8601 time (zone optional: `tz` is assumed) or epoch seconds/milliseconds, as an aware datetime."""
+    """An ISO-8601 time (zone optional: `tz` is assumed) or epoch seconds/ms/µs, as an aware datetime."""
     text = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        value = float(text)
-        if value > 1e11:  # milliseconds: 1e11 s is the year 5138
-            value /= 1000.0
-        return dt.datetime.fromtimestamp(value, dt.UTC)
+        when = epoch_time(float(text))
+        if when is None:
+            raise ValueError(f"{text!r} is out of range for epoch seconds, milliseconds or microseconds")
+        return when
     when = dt.datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=tz)
 

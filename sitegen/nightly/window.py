@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sitegen.errors import UsageError
+from sitegen.nightly import times
 
 log = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +24,7 @@ class NightWindow:
     since: dt.datetime  # timezone-aware, inclusive
     until: dt.datetime  # timezone-aware, exclusive
     tz: ZoneInfo
-    explicit: bool = False  # True when --since or --until set the span
+    night_end: dt.datetime  # where the night ends by default (D + night_ends_at), whatever --until says
 
 
 def parse_night(text: str) -> dt.date:
@@ -36,16 +40,16 @@ def parse_night(text: str) -> dt.date:
 def parse_time(text: str, tz: ZoneInfo, *, flag: str = "TIME") -> dt.datetime:
     """Parse an ISO 8601 time, with or without offset (then taken in `tz`); a bare date means its midnight."""
     raw = text.strip()
-    # Accept the common `Z` suffix and a space instead of `T`; fromisoformat in 3.11 takes both.
     try:
-        value = dt.datetime.fromisoformat(raw)
+        if _NUMBER.fullmatch(raw):
+            # times.parse_time reads a bare number as epoch seconds; the CLI flags take ISO only, and of
+            # all-digit text just the basic-format date (20210709) is ISO.
+            return dt.datetime.fromisoformat(raw).replace(tzinfo=tz)
+        return times.parse_time(raw, tz)
     except ValueError:
         raise UsageError(
             f"{flag} {text!r}: expected an ISO 8601 time such as 2021-07-09T06:00 or 2021-07-09T06:00:00+08:00"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value
 
 
 def _ends_at(night: dt.date, ends_at: str, tz: ZoneInfo) -> dt.datetime:
@@ -63,7 +67,7 @@ def night_window(
 ) -> NightWindow:
     """The window for `night`; --since/--until replace either end. Raises UsageError on bad times."""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    end = _ends_at(night, ends_at, zone)
+    end = default_end = _ends_at(night, ends_at, zone)
     # Wall-clock arithmetic in the zone: a night spanning a DST change is 23 or 25 h of real time.
     start = _ends_at(night - dt.timedelta(days=1), ends_at, zone)
     if since is not None:
@@ -72,7 +76,7 @@ def night_window(
         end = parse_time(until, zone, flag="--until")
     if start >= end:
         raise UsageError(f"the time window is empty: --since {start.isoformat()} is not before --until {end.isoformat()}")
-    return NightWindow(night=night, since=start, until=end, tz=zone, explicit=since is not None or until is not None)
+    return NightWindow(night=night, since=start, until=end, tz=zone, night_end=default_end)
 
 
 def night_for(moment: dt.datetime, *, ends_at: str = "06:00", tz: str | ZoneInfo = "UTC") -> dt.date:

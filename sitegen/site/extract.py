@@ -8,7 +8,6 @@ Results are plain JSON-able values so the cache can store them and worker proces
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -115,11 +114,6 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _json_constant(name: str) -> None:
-    # NaN and Infinity are not JSON; Python accepts them, browsers would not parse reports.json.
-    return None
-
-
 def _finite(value: Any) -> Any:
     """A JSON value with non-finite numbers (1e400 parses as inf) replaced by null, so reports.json stays valid."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -129,16 +123,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
-
-
-def _read_summary(payload: bytes) -> Summary:
-    try:
-        obj = json.loads(payload.decode("utf-8"), parse_constant=_json_constant)
-    except UnicodeDecodeError:
-        raise ValueError("summary.json is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"summary.json is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return Summary.from_json_obj(obj)
 
 
 def extract(path: Path, size: int, summary_length: int) -> Extracted:
@@ -185,7 +169,7 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         problems.append(f"attachments cannot be read: {_detail(exc)}")
     if found:
         try:
-            summary = _read_summary(found[0])
+            summary = Summary.from_json_bytes(found[0])
         except ValueError as exc:
             problems.append(f"{SUMMARY_ATTACHMENT} attachment ignored: {exc}")
 

@@ -44,10 +44,11 @@ def test_since_and_until_override_the_night_with_or_without_an_offset():
     window = night_window(
         dt.date(2021, 7, 9), tz="Asia/Shanghai", since="2021-07-08T20:00:00+00:00", until="2021-07-09 07:00"
     )
-    assert window.explicit
     assert window.since == dt.datetime(2021, 7, 8, 20, 0, tzinfo=UTC)
     # No offset: the configured zone.
     assert window.until == dt.datetime(2021, 7, 9, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    # The night's own end stays put, whatever --until says.
+    assert window.night_end == dt.datetime(2021, 7, 9, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     only_since = night_window(dt.date(2021, 7, 9), since="2021-07-08T12:00Z")
     assert only_since.until == dt.datetime(2021, 7, 9, 6, 0, tzinfo=UTC)
 

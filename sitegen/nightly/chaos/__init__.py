@@ -19,6 +19,7 @@ from sitegen.nightly.chaos.csvfile import read_csv
 from sitegen.nightly.chaos.dips import detect_dips
 from sitegen.nightly.chaos.events import from_events
 from sitegen.nightly.chaos.objects import from_object
+from sitegen.nightly.files import read_text
 from sitegen.nightly.records import ChaosWindow
 from sitegen.nightly.times import go_duration
 
@@ -38,14 +39,7 @@ _AGE_RE = re.compile(r"^\s*(?:\d+[smhd])+\s|<unknown>|<invalid>")
 def load_chaos(path: Path, *, since: dt.datetime, until: dt.datetime, tz: dt.tzinfo = dt.UTC) -> list[ChaosWindow]:
     """Fault windows overlapping [since, until) from any supported chaos source, sorted by start."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise UsageError(f"chaos file not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"chaos path is a folder, not a file: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read chaos file {path}: {exc}") from None
+    text = read_text(path, "chaos")
     if since.tzinfo is None:
         since = since.replace(tzinfo=tz)
     if until.tzinfo is None:

@@ -13,7 +13,6 @@ def detect_dips(
     *,
     drop_fraction: float = 0.5,
     baseline_minutes: float = 5,
-    merge_s: float = 0.0,
     min_baseline_points: int = 3,
 ) -> list[ChaosWindow]:
     """Windows where the metric falls below `drop_fraction` of the median of the preceding minutes.
@@ -39,14 +38,6 @@ def detect_dips(
             in_dip_at = None
     if in_dip_at is not None:
         windows.append(ChaosWindow(start=_utc(in_dip_at), end=None, name="dip", kind="detected", source=series.source))
-    if merge_s > 0:
-        merged: list[ChaosWindow] = []
-        for w in windows:
-            if merged and merged[-1].end is not None and (w.start - merged[-1].end).total_seconds() <= merge_s:
-                merged[-1].end = w.end
-            else:
-                merged.append(w)
-        windows = merged
     for i, w in enumerate(windows, 1):
         w.name = f"dip {i}"
     return windows

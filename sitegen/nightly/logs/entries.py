@@ -54,11 +54,8 @@ class _Builder:
         return self.parts[0] if len(self.parts) == 1 else "\n".join(self.parts)
 
     def record(self, source: str) -> LogRecord:
-        parts = self.parts
-        if self.dropped:
-            parts = [*parts, ENTRY_CUT_MARK.format(n=self.dropped)]
         h = self.head
-        return LogRecord(h.time, h.level, h.message, source, h.fmt, "\n".join(parts), self.line_no, h.fields or None)
+        return LogRecord(h.time, h.level, h.message, source, h.fmt, self.text(), self.line_no, h.fields or None)
 
 
 def assemble(lines: Iterable[bytes], ctx: Context, source: str, stats: LineStats | None = None) -> Iterator[LogRecord]:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from sitegen.nightly.times import epoch_time
+
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024  # longer lines are cut here and marked
@@ -169,18 +171,6 @@ def _unified_minute(minute: str, zone: str, tz: dt.tzinfo) -> tuple[dt.datetime,
 def _unified_second(second: str, zone: str, tz: dt.tzinfo) -> dt.datetime | None:
     m = _SLASH.match(f"{second} {zone}")
     return _build(m.groups(), tz) if m else None
-
-
-def epoch_time(value: float) -> dt.datetime | None:
-    """Epoch seconds, or milliseconds when the number is too big to be seconds (DataDog's ts)."""
-    if value > 1e14:
-        value /= 1e6
-    elif value > 1e11:
-        value /= 1e3
-    try:
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def yearless(month: int, day: int, clock: str, ctx: Context) -> dt.datetime | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import gzip
-import io
 import logging
 import os
 import sys
@@ -15,13 +14,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sitegen.errors import UsageError
+from sitegen.nightly.files import GZIP_MAGIC, is_gzip
 from sitegen.nightly.logs.formats import MAX_LINE
 
 log = logging.getLogger(__name__)
 
 BLOCK = 16 * 1024 * 1024  # bytes per read; big enough that per-block Python overhead is nothing
 SKIPPED_NAMES = {"manifest.json"}  # what `sitegen collect` writes beside the logs
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +79,6 @@ def expand(inputs: list[str]) -> list[Source]:
     if missing:
         raise UsageError("--logs: " + "; ".join(missing))
     return found
-
-
-def is_gzip(path: Path) -> bool:
-    """True for gzip data, whatever the file is called."""
-    with path.open("rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
 
 
 def open_source(source: Source) -> BinaryIO:
@@ -199,8 +192,3 @@ def iter_lines(fh: BinaryIO) -> Iterator[bytes]:
         if block.endswith(b"\n"):
             lines.pop()
         yield from lines
-
-
-def read_all(data: bytes) -> BinaryIO:
-    """A byte stream over in-memory data (tests, stdin replays)."""
-    return io.BytesIO(data)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import gzip
 import json
 import re
 from pathlib import Path
 
 from sitegen.errors import UsageError
+from sitegen.nightly.files import read_text
 from sitegen.nightly.metrics.csvfile import read_csv
 from sitegen.nightly.metrics.loadtest import LINE_PATTERNS, RELATIVE_PARSERS, pd_tso
 from sitegen.nightly.metrics.promjson import parse_query_range
@@ -41,24 +41,10 @@ _START_HEADER = re.compile(r"^\s*(?:#|//)?\s*(?:metrics[-_ ])?start(?:ed)?(?:[-_
 _DETECT_LINES = 5000
 
 
-def _read_text(path: Path) -> str:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise UsageError(f"metrics file not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"metrics path is a folder, not a file: {path}") from None
-    except (OSError, EOFError) as exc:
-        raise UsageError(f"cannot read metrics file {path}: {exc}") from None
-
-
 def load_metrics(path: Path, *, start: dt.datetime | None = None, tz: dt.tzinfo = dt.UTC, combine: str = "sum") -> Series:
     """Read a metrics file of any supported format; relative-time outputs are placed at `start` (or a header)."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, "metrics")
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=tz)
     stripped = text.lstrip("\ufeff \t\r\n")
