@@ -1,5 +1,6 @@
-# The first target run on a fresh clone creates .venv, installs sitegen with its dev
-# extras and runs `npm ci`; nothing else needs installing by hand.
+# The first target run on a fresh clone creates .venv, installs the locked Python dependencies
+# (requirements-dev.lock, hash-checked), runs `npm ci` and vendors pdf.js into the package;
+# nothing else needs installing by hand.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,19 +8,37 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart bench-hugo clean
+.PHONY: setup lock wheel site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart bench-hugo clean
 
-setup: $(VENV)/.installed node_modules/.installed
+PDFJS_STAMP := sitegen/vendor/pdfjs/pdfjs-dist.json
 
-$(VENV)/.installed: pyproject.toml
+setup: $(VENV)/.installed $(PDFJS_STAMP)
+
+# The lock pins every package with its hashes, the build backend included, so the editable
+# install needs no index and no build isolation. `make lock` refreshes it from pyproject's ranges.
+$(VENV)/.installed: pyproject.toml requirements-dev.lock $(PDFJS_STAMP)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --omit=optional --no-audit --no-fund
 	touch $@
+
+# The wheel and the editable install read pdf.js from inside the package (see scripts/vendor_pdfjs.py).
+$(PDFJS_STAMP): node_modules/.installed scripts/vendor_pdfjs.py
+	$(PYTHON) scripts/vendor_pdfjs.py
+	touch $@
+
+LOCK_FLAGS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock: $(VENV)/.installed  ## re-pin requirements*.lock from pyproject.toml's ranges
+	$(PY) -m pip install -q pip-tools
+	$(VENV)/bin/pip-compile -q $(LOCK_FLAGS) --upgrade -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile -q $(LOCK_FLAGS) --upgrade --extra dev -o requirements-dev.lock pyproject.toml
+
+wheel: $(PDFJS_STAMP)  ## build the sdist and wheel into dist/ (pdf.js inside; users need no Node)
+	$(PY) -m build --outdir dist .
 
 site: setup  ## build reports/ into public/
 	$(SITEGEN) build
@@ -27,7 +46,9 @@ site: setup  ## build reports/ into public/
 demo-data: demo/reports/.made  ## generate the bundled sample nights into demo/reports
 
 # Regenerated only when the generator or the report wing changed, so a second `make demo` starts at once.
-demo/reports/.made: $(VENV)/.installed node_modules/.installed examples/make_demo.py examples/make_night.py $(shell find sitegen/nightly -name '*.py')
+# system-deps --demo installs the report fonts as root, else names them; the demo runs either way.
+demo/reports/.made: $(VENV)/.installed examples/make_demo.py examples/make_night.py $(shell find sitegen/nightly -name '*.py')
+	scripts/system-deps --demo
 	$(PY) examples/make_demo.py --out demo/reports
 	touch $@
 
@@ -42,7 +63,7 @@ test: setup  ## the whole test suite (installs missing Debian packages when run 
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check sitegen tests bench examples
+	$(VENV)/bin/ruff check sitegen tests bench examples scripts setup.py
 	$(VENV)/bin/lint-imports
 
 bench: bench-build bench-logs bench-serve bench-chart bench-hugo
@@ -63,4 +84,4 @@ bench-hugo: setup  ## sitegen against Debian's hugo on 10,000 reports (skips wit
 	$(PY) bench/bench_hugo.py
 
 clean:
-	rm -rf public demo .sitegen-cache .pytest_cache
+	rm -rf public demo dist .sitegen-cache .pytest_cache

@@ -3,7 +3,8 @@
 
 Every night is made by make_night.py in a temporary folder and turned into a PDF in-process with
 run_report. Nights of one suite run in date order (NEW signatures compare with the night before);
-the suites run in parallel. Re-running replaces the same nights' reports.
+the suites run in parallel. Re-running replaces the same nights' reports. A night that fails is
+one line on stderr, never a traceback, and the other nights are still made.
 
     python examples/make_demo.py --out demo/reports
 """
@@ -45,29 +46,48 @@ def night_plan(suite: str, nights: int, end: dt.date, seed: int) -> list[make_ni
     return plan
 
 
-def run_suite(out: str, specs: list[make_night.NightSpec]) -> list[tuple[str, str, str, float]]:
-    """Report every night of one suite in date order; (night, status, pdf path, seconds) for each."""
-    from sitegen.config import parse_config
+def demo_config(out: str, config_file: str | None):
+    """The config the nights are reported with: the given file (or the defaults), writing into `out`."""
+    from sitegen.config import load_config, parse_config
+
+    config = load_config(Path(config_file)) if config_file else parse_config({}, Path(out))
+    return config.with_overrides(reports=out)
+
+
+Row = tuple[str, str, str, float]  # night, status, pdf path, seconds
+
+
+def run_suite(out: str, config_file: str | None, specs: list[make_night.NightSpec]) -> tuple[list[Row], list[str]]:
+    """Report every night of one suite in date order: a Row for each, and one line per night that failed."""
+    from sitegen.errors import SitegenError
     from sitegen.nightly.report import ReportRequest, run_report
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    config = parse_config({"reports": out}, Path(out))
-    done = []
+    # main() has already said what a missing font costs; every worker saying it again is noise.
+    logging.getLogger("sitegen.nightly.fonts").setLevel(logging.ERROR)
+    config = demo_config(out, config_file)
+    done, failed = [], []
     for spec in specs:
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix=f"night-{spec.night}-") as tmp:
-            folder = Path(tmp)
-            make_night.write_night(folder, spec)
-            request = ReportRequest(
-                night=spec.night.isoformat(),
-                logs=[str(folder / "logs")],
-                metrics=str(folder / "sysbench.log"),
-                chaos=str(folder / "schedule.yaml"),
-                suite=spec.suite,
-            )
-            outcome = run_report(config, request)
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"night-{spec.night}-") as tmp:
+                folder = Path(tmp)
+                make_night.write_night(folder, spec)
+                request = ReportRequest(
+                    night=spec.night.isoformat(),
+                    logs=[str(folder / "logs")],
+                    metrics=str(folder / "sysbench.log"),
+                    chaos=str(folder / "schedule.yaml"),
+                    suite=spec.suite,
+                )
+                outcome = run_report(config, request)
+        except Exception as exc:  # one bad night must not cost the others, nor print a traceback
+            # A SitegenError's message is written for the user; anything else is a bug, so say its type too.
+            why = str(exc) if isinstance(exc, SitegenError) else f"{type(exc).__name__}: {exc}"
+            failed.append(f"{spec.suite} {spec.night}: {why}")
+            continue
         done.append((spec.night.isoformat(), outcome.status, str(outcome.path), time.perf_counter() - started))
-    return done
+    return done, failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", default=DEFAULT_END.isoformat(), help=f"the newest night (default: {DEFAULT_END})")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     parser.add_argument("--jobs", type=int, default=2, help="suites generated in parallel (default: 2)")
+    parser.add_argument("--config", help="sitegen config to report with, e.g. other fonts or rules (default: sitegen's defaults)")
     args = parser.parse_args(argv)
     if args.nights < 1:
         parser.error("--nights must be at least 1")
@@ -87,13 +108,34 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        from sitegen.nightly.fonts import fonts_from_config
+
+        # Resolved here first so a missing font is one warning before any work, not one per worker.
+        fonts_from_config(demo_config(str(out), args.config).report)
+    except Exception as exc:  # a bad --config is a message, not a traceback
+        print(f"make_demo: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     plans = [night_plan(suite, args.nights, end, args.seed) for suite in make_night.SUITES]
+    results: list[list[Row]] = []
+    failed: list[str] = []
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=min(args.jobs, len(plans))) as pool:
-            results = list(pool.map(run_suite, [str(out)] * len(plans), plans))
+            futures = [pool.submit(run_suite, str(out), args.config, plan) for plan in plans]
+            for suite, future in zip(make_night.SUITES, futures, strict=True):
+                try:
+                    rows, errors = future.result()
+                except Exception as exc:  # a dead worker (killed, out of memory) is one line too
+                    rows, errors = [], [f"{suite}: {type(exc).__name__}: {exc}"]
+                results.append(rows)
+                failed += errors
     else:
-        results = [run_suite(str(out), plan) for plan in plans]
+        for plan in plans:
+            rows, errors = run_suite(str(out), args.config, plan)
+            results.append(rows)
+            failed += errors
 
     total = sum(len(r) for r in results)
     print(f"{total} nights across {len(results)} suites in {out} ({time.perf_counter() - started:.1f} s)")
@@ -101,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         statuses: dict[str, int] = {}
         for _night, status, _path, _secs in rows:
             statuses[status] = statuses.get(status, 0) + 1
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-        slowest = max(secs for *_rest, secs in rows)
-        print(f"  {suite}: {counts} (slowest night {slowest:.1f} s)")
-    return 0
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "no night made"
+        slowest = f" (slowest night {max(secs for *_rest, secs in rows):.1f} s)" if rows else ""
+        print(f"  {suite}: {counts}{slowest}")
+    for line in failed:
+        print(f"make_demo: failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,14 +15,9 @@ from pathlib import Path
 
 from sitegen import __version__
 from sitegen.config import Config, load_config
-from sitegen.errors import SitegenError
+from sitegen.errors import ExitCode, SitegenError, os_error_message
 
 log = logging.getLogger("sitegen")
-
-EXIT_OK = 0
-EXIT_WARNINGS = 1  # build --strict with warnings; also a generic failure
-EXIT_INTERNAL = 70  # EX_SOFTWARE: an unexpected failure inside sitegen
-EXIT_INTERRUPTED = 130
 
 
 def _add_site_options(p: argparse.ArgumentParser) -> None:
@@ -53,8 +48,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     log.info("%s", result.describe())
     if result.warnings:
         log.warning("build finished with %d warning(s)", len(result.warnings))
-        return EXIT_WARNINGS if args.strict else EXIT_OK
-    return EXIT_OK
+        return ExitCode.PARTIAL if args.strict else ExitCode.OK
+    return ExitCode.OK
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -93,7 +88,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for line in outcome.messages:
         print(line)
     print(outcome.path)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -108,7 +103,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     )
     for line in result.messages:
         print(line)
-    return result.exit_code
+    return ExitCode.PARTIAL if result.partial else ExitCode.OK
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -125,7 +120,19 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             log.warning("%s", warning)
         return result.describe()
 
-    return run_nightly(config, night=args.night, suite=args.suite, build=build)
+    result = run_nightly(config, night=args.night, suite=args.suite, build=build)
+    return ExitCode.PARTIAL if result.partial else ExitCode.OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from sitegen.scaffold import init_project
+
+    done = init_project(args.dir)
+    for rel in done.written:
+        print(f"wrote {done.root / rel}")
+    where = "" if args.dir == Path(".") else f"cd {args.dir} && "
+    print(f"next: put report PDFs into reports/, then run: {where}sitegen serve")
+    return ExitCode.OK
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -134,10 +141,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     if args.check:
         _load(args)
         print("config OK")
-        return EXIT_OK
+        return ExitCode.OK
     for key, default, doc in describe():
         print(f"{key:28} {default:40} {doc}" if default else f"{key + ':':28} {doc}")
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def _version_line() -> str:
+    """`sitegen X (pdf.js Y)`: the two versions a bug report needs."""
+    from sitegen.site.assets import pdfjs_version
+
+    return f"sitegen {__version__} (pdf.js {pdfjs_version() or 'missing'})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sitegen",
         description="Nightly chaos-test reports: write them as PDFs and publish them as a static site.",
     )
-    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    parser.add_argument("--version", action="version", version=_version_line())
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and stage timings")
     parser.add_argument("-q", "--quiet", action="store_true", help="show only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -195,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", metavar="NAME", help="suite to report into (default: config report.suite)")
     p.add_argument("--config", type=Path, metavar="FILE", help="config file (default: ./sitegen.yml if present)")
 
+    p = command("init", cmd_init, "Start a reports project: sitegen.yml, reports/, .gitignore and a GitHub Pages workflow.")
+    p.add_argument("dir", nargs="?", default=Path("."), type=Path, metavar="DIR", help="project folder (default: the current one)")
+
     p = command("config", cmd_config, "List every config key with its default, or check a config file.")
     p.add_argument("--config", type=Path, metavar="FILE", help="config file to check")
     p.add_argument("--check", action="store_true", help="validate the config and report every problem")
@@ -213,6 +230,7 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every way it can end is a member of ExitCode (argparse's own usage errors exit 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
@@ -223,11 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("sitegen: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except OSError as exc:
-        # Disk full, permissions, a vanished folder: the user can act on the message alone.
-        print(f"sitegen: error: {exc}", file=sys.stderr)
-        return EXIT_WARNINGS
+        # Disk full, permissions, a file where a folder should be: the path and the reason are enough to act on.
+        print(f"sitegen: error: {os_error_message(exc)}", file=sys.stderr)
+        return ExitCode.IO_ERROR
     except Exception as exc:  # the last line of defence: a bug still gets one clear line
         if args.verbose:
             traceback.print_exc()
@@ -236,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "This is a bug in sitegen; run the command again with -v to see the traceback, and report it.",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,28 @@ _NAME_RE = re.compile(
 )
 STATUS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# What no output format takes as text: C0 and C1 controls (tab and newline are handled apart), lone
+# surrogates (UTF-8 cannot encode them) and U+FFFE/U+FFFF (not XML characters). NUL makes HTML a parse
+# error and grep call the file binary; any C0 control makes feed.xml not well-formed.
+_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str, *, keep_newlines: bool = False) -> str:
+    """Untrusted text made safe for HTML, XML, JSON and PDF; applied once, where the text enters sitegen.
+
+    Each unsafe character becomes U+FFFD rather than nothing: a reader sees that something was there
+    (`imagemagick-lzw\ufffd`), words are not silently glued together, and a name that differs only in
+    a control character does not pass for another. Tabs stay (every format takes them); CR and CRLF
+    become a newline, and newlines become spaces unless `keep_newlines` (log entries, page text).
+    """
+    if text.isprintable():  # the usual case, and 2x faster than the regex: printable excludes all of the above
+        return text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not keep_newlines and "\n" in text:
+        text = text.replace("\n", " ")
+    return _UNSAFE_TEXT.sub("\ufffd", text)
+
 
 @dataclass(frozen=True)
 class ReportName:

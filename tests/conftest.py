@@ -15,14 +15,14 @@ import pytest
 from tests.pdf_factory import make_pdf as _make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = bool(os.environ.get("CI"))
 
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    """The shared real-world sample corpus beside the project root."""
+    """The real-world sample corpus, copied into tests/data/samples with its SOURCES.txt files."""
     if not SAMPLES.is_dir():
         pytest.fail(f"sample corpus not found at {SAMPLES}")
     return SAMPLES

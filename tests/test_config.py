@@ -77,5 +77,5 @@ def test_an_os_error_is_a_message(monkeypatch, capsys):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sitegen.config, "describe", full)
-    assert main(["config"]) == 1
-    assert capsys.readouterr().err.strip() == "sitegen: error: [Errno 28] No space left on device"
+    assert main(["config"]) == 74  # EX_IOERR, sitegen.errors.ExitCode.IO_ERROR
+    assert capsys.readouterr().err.strip() == "sitegen: error: No space left on device"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,40 @@ def test_make_demo_writes_both_suites_with_bad_nights_and_replaces_on_rerun(tmp_
     again = subprocess.run([*args[:-1], "1", "--jobs", "1"], capture_output=True, text=True, timeout=300, check=True)
     assert again.stdout.startswith("2 nights across 2 suites")
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.pdf")) == names
+
+
+def _no_fonts(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """make_demo arguments and environment that hide every font: an empty font folder and no fc-list on PATH."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bin").mkdir()
+    config = tmp_path / "sitegen.yml"
+    config.write_text(f"report:\n  font_dirs: ['{tmp_path / 'empty'}']\n")
+    return ["--config", str(config)], {**os.environ, "PATH": str(tmp_path / "bin")}
+
+
+@pytest.mark.slow
+def test_make_demo_without_fonts_still_writes_every_pdf_and_warns_once(tmp_path):
+    args, env = _no_fonts(tmp_path)
+    out = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "make_demo.py"), "--out", str(out), "--nights", "2", *args],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    [warning] = proc.stderr.splitlines()  # said once by main(), not once per worker or night
+    assert "sudo apt-get install -y fonts-dejavu-core fonts-wqy-microhei" in warning
+    assert len(list(out.rglob("*.pdf"))) == 4
+    assert _summary(out / "tikv-failure" / "report-2021-07-09-bad.pdf")["status"] == "bad"
+
+
+def test_make_demo_says_a_failed_night_in_one_line_and_makes_the_others(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "tikv-failure").write_text("a file where the suite folder should be")
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "make_demo.py"), "--out", str(out), "--nights", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("make_demo: failed:")]
+    assert line.startswith("make_demo: failed: tikv-failure 2021-07-09: ")
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*.pdf")] == ["pd-partition/report-2021-07-09-good.pdf"]
+    assert "tikv-failure: no night made" in proc.stdout

@@ -31,3 +31,11 @@ def test_pdfjs_runs_on_this_node():
     engines = json.loads((ROOT / "node_modules/pdfjs-dist/package.json").read_text()).get("engines", {})
     ranges = [r.strip() for r in engines.get("node", ">=20").split("||")]
     assert any(r.startswith(">=20") for r in ranges), engines
+
+
+def test_the_package_carries_the_locked_pdfjs():
+    """The wheel and the editable install serve the vendored copy; it must be the locked version."""
+    from sitegen.site.assets import pdfjs_version
+
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert pdfjs_version() == lock["packages"]["node_modules/pdfjs-dist"]["version"]

@@ -114,8 +114,14 @@ def _value_at(points: Sequence[Point], when: float) -> float | None:
     return None
 
 
-def render_svg(data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 460, font: str = "DejaVu") -> str:
-    """The chart as an SVG string with every style inlined, ready for fpdf2."""
+def render_svg(
+    data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 460, font: str = "DejaVu, sans-serif"
+) -> str:
+    """The chart as an SVG string with every style inlined, ready for fpdf2.
+
+    `font` is a family list because fpdf2 draws SVG text in the first family the PDF has: DejaVu,
+    or fpdf2's core Helvetica (which sans-serif names) when the report falls back to core fonts.
+    """
     import pygal
     from pygal.style import Style
 

@@ -1,7 +1,8 @@
 """Collect a namespace's pod logs with kubectl: one file per container, plus a manifest of what happened.
 
 Containers that restarted also get their previous instance's log (`--previous`): a pod killed by
-PodChaos otherwise takes the logs of its crash with it. Partial results are always kept.
+PodChaos otherwise takes the logs of its crash with it. Partial results are always kept, and are not
+an error: `CollectResult.partial` says so. A cluster that cannot be reached raises NoClusterError.
 """
 
 from __future__ import annotations
@@ -18,19 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sitegen.errors import MissingToolError, UsageError
+from sitegen.errors import MissingToolError, NoClusterError, UsageError
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-MANIFEST_SCHEMA = 1
-
-# Exit codes of `sitegen collect` (documented in docs/nightly.md).
-EXIT_OK = 0  # every container's log was read
-EXIT_PARTIAL = 1  # some pods or containers could not be read (or no pod matched); what was read is kept
-EXIT_USAGE = 2  # unusable arguments; nothing was run
-EXIT_MISSING_TOOL = 3  # kubectl is not on PATH
-EXIT_NO_CLUSTER = 4  # `kubectl get pods` failed: no cluster access, bad context, forbidden...
+MANIFEST_SCHEMA = 2  # 2: `outcome` replaced `exit_code`; exit codes belong to the command line
 
 # Kubernetes names are DNS labels/subdomains; anything else must not become a path.
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -45,9 +39,9 @@ LOGS_TIMEOUT_S = 600
 
 @dataclass
 class CollectResult:
-    """What collect did: the exit code, lines for the user, and the manifest written to disk."""
+    """What collect did: whether it is partial, lines for the user, and the manifest written to disk."""
 
-    exit_code: int
+    partial: bool  # some pods or containers could not be read, or no pod matched; what was read is kept
     messages: list[str] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -234,19 +228,18 @@ def collect(
     }
     messages: list[str] = []
 
-    def finish(code: int) -> CollectResult:
-        manifest.update(finished=_now(), exit_code=code, commands=collector.commands)
+    def finish(outcome: str) -> None:
+        manifest.update(finished=_now(), outcome=outcome, commands=collector.commands)
         _write_json(out / MANIFEST_NAME, manifest)
         messages.append(f"manifest: {out / MANIFEST_NAME}")
-        return CollectResult(code, messages, manifest)
 
     items, problem = collector.list_pods()
     if items is None:
         where = f"context {context!r}" if context else "the current kubectl context"
         message = f"cannot list pods in namespace {namespace!r} with {where}: {problem}"
         manifest["errors"].append(message)
-        messages.append(message)
-        return finish(EXIT_NO_CLUSTER)
+        finish("unreachable")
+        raise NoClusterError(message)
 
     files = 0
     failed_pods = 0
@@ -298,7 +291,9 @@ def collect(
         manifest["errors"].append(message)
         messages.append(message)
         messages.append(f"collected 0 files into {out}")
-        return finish(EXIT_PARTIAL)
+        finish("partial")
+        return CollectResult(True, messages, manifest)
     problems = f"; {failed_pods} pod(s) with problems" if failed_pods else ""
     messages.append(f"collected {files} file(s) from {len(items)} pod(s) into {out}{problems}")
-    return finish(EXIT_PARTIAL if failed_pods else EXIT_OK)
+    finish("partial" if failed_pods else "ok")
+    return CollectResult(bool(failed_pods), messages, manifest)

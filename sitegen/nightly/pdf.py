@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sitegen.model import SUMMARY_ATTACHMENT
+from sitegen.model import SUMMARY_ATTACHMENT, clean_text
 from sitegen.nightly.fonts import Fonts
 from sitegen.nightly.records import ChaosWindow, Injection, NightReport, Signature
 
@@ -29,8 +29,9 @@ HEAD_BG = (235, 239, 244)
 NEW_COLOR = (207, 34, 46)
 SAMPLE_BG = (246, 248, 250)
 
-# Control characters break nothing in a PDF but draw as boxes; tabs become spaces.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# Zero-width, line/paragraph separator and bidi characters draw as boxes or reorder a line; in a PDF they only do harm.
+# (Control characters and lone surrogates are model.clean_text's job, as everywhere else.)
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 @dataclass(slots=True)
@@ -57,27 +58,51 @@ def _rgb(color: str) -> tuple[int, int, int]:
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
 
 
+# What the report itself writes beyond Latin-1, spelled so the core fonts can draw it.
+_CORE_SUBSTITUTES = {"—": "-", "–": "-", "−": "-", "…": "...", "•": "*", "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"'}
+# fpdf2 encodes core-font text as Latin-1; below 0x20 and 0x7f-0x9f are control codes, not glyphs.
+_LATIN_1 = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x100)])
+
+
 class _Glyphs:
-    """Which code points some registered font can draw; others become U+FFFD instead of fpdf2 warnings.
+    """Which code points the document's fonts can draw; others become a visible mark instead of fpdf2 warnings or errors.
 
     The CJK fallback is a large font (parsing it costs more than the three Latin faces together),
     so it is registered only when some text needs a code point the Latin faces lack. Every string
     reaches the PDF through here before fpdf2 lays it out, so the fallback is in place in time.
     """
 
-    def __init__(self, pdf: object, families: list[str], fallback: tuple[str, str] | None = None):
+    def __init__(self, known: set[int], *, missing: str = "\ufffd", substitutes: dict[str, str] | None = None,
+                 pdf: object = None, fallback: tuple[str, str] | None = None):
+        self.known = known
+        self.missing = missing
+        self.substitutes = substitutes or {}
         self.pdf = pdf
-        self.known: set[int] = set()
         self.fallback = fallback  # (family, font file) still to register on first need
+
+    @classmethod
+    def of_fonts(cls, pdf: object, families: list[str], fallback: tuple[str, str] | None = None) -> _Glyphs:
+        """The glyphs of the registered TrueType families, plus a fallback font loaded on first need."""
+        known: set[int] = set()
         for key, font in pdf.fonts.items():  # type: ignore[attr-defined]
             if any(key.startswith(f.lower()) for f in families):
-                self.known.update(getattr(font, "cmap", {}) or {})
+                known.update(getattr(font, "cmap", {}) or {})
+        return cls(known, pdf=pdf, fallback=fallback)
+
+    @classmethod
+    def core(cls) -> _Glyphs:
+        """fpdf2's built-in fonts: Latin-1 only, and U+FFFD is not in it, so "?" marks what is missing."""
+        return cls(set(_LATIN_1), missing="?", substitutes=_CORE_SUBSTITUTES)
 
     def _load_fallback(self) -> None:
         family, path = self.fallback  # type: ignore[misc]
         self.fallback = None
         log.debug("text needs the fallback font: registering %s", path)
-        self.pdf.add_font(family, "", path)  # type: ignore[attr-defined]
+        try:
+            self.pdf.add_font(family, "", path)  # type: ignore[attr-defined]
+        except Exception as exc:  # any font fontconfig says covers Chinese is tried; fpdf2 may not read it
+            log.warning("fonts: cannot read %s (%s); CJK text shows as replacement marks", path, exc)
+            return
         self.pdf.set_fallback_fonts([family], exact_match=False)  # type: ignore[attr-defined]
         self.known.update(getattr(self.pdf.fonts[family.lower()], "cmap", {}) or {})  # type: ignore[attr-defined]
 
@@ -85,16 +110,15 @@ class _Glyphs:
         known = self.known
         if self.fallback is not None and any(ord(c) not in known and c not in "\n " for c in text):
             self._load_fallback()
-        return "".join(c if ord(c) in known or c in "\n " else "\ufffd" for c in text)
+        return "".join(c if ord(c) in known or c in "\n " else self.substitutes.get(c, self.missing) for c in text)
 
 
 def clean(text: object, glyphs: _Glyphs | None = None, *, one_line: bool = False) -> str:
     """Make untrusted text safe to lay out: valid Unicode, no control characters, breakable, drawable."""
-    s = str(text)
-    # Lone surrogates (from undecodable bytes) cannot be encoded into the PDF.
-    s = s.encode("utf-8", "replace").decode("utf-8")
-    s = unicodedata.normalize("NFC", s).replace("\t", "    ").replace("\r\n", "\n").replace("\r", "\n")
-    s = _CONTROL_RE.sub("", s)
+    # Log text arrives cleaned already; metric, chaos and event names from other files meet clean_text here.
+    s = clean_text(str(text), keep_newlines=True)
+    s = unicodedata.normalize("NFC", s).replace("\t", "    ")
+    s = _INVISIBLE_RE.sub("", s)
     if one_line:
         s = " ".join(s.split())
     if glyphs is not None:
@@ -157,20 +181,31 @@ class _Doc:
         pdf = FPDF(orientation="P", unit="mm", format="A4")
         pdf.set_auto_page_break(auto=True, margin=16)
         pdf.set_margins(16, 16, 16)
-        pdf.add_font("DejaVu", "", str(fonts.latin))
-        pdf.add_font("DejaVu", "B", str(fonts.bold))
-        pdf.add_font("Mono", "", str(fonts.mono))
+        self.core = fonts.latin is None  # no DejaVu: fpdf2's core fonts, which need no file
+        if self.core:
+            self.sans, self.mono = "helvetica", "courier"
+            self.glyphs = _Glyphs.core()
+        else:
+            self.sans, self.mono = "DejaVu", "Mono"
+            pdf.add_font("DejaVu", "", str(fonts.latin))
+            pdf.add_font("DejaVu", "B", str(fonts.bold))
+            pdf.add_font("Mono", "", str(fonts.mono))
+            # Registered fourth either way, so a night with CJK text gives the same bytes as when it was eager.
+            fallback = ("CJK", str(fonts.cjk)) if fonts.cjk is not None else None
+            self.glyphs = _Glyphs.of_fonts(pdf, ["DejaVu", "Mono"], fallback=fallback)
+        # fpdf2 passes every string it draws or measures through normalize_text; replacing there too
+        # covers the report's own literals (fmt_number's "—"), which the core fonts cannot encode.
+        normalize = pdf.normalize_text
+        pdf.normalize_text = lambda text: normalize(self.glyphs(text))
         pdf.set_text_color(*INK)
         pdf.set_fill_color(255, 255, 255)
         self.pdf = pdf
-        # Registered fourth either way, so a night with CJK text gives the same bytes as when it was eager.
-        self.glyphs = _Glyphs(pdf, ["DejaVu", "Mono"], fallback=("CJK", str(fonts.cjk)))
 
     def text(self, value: object, *, one_line: bool = False) -> str:
         return clean(value, self.glyphs, one_line=one_line)
 
     def font(self, size: float, bold: bool = False, mono: bool = False) -> None:
-        self.pdf.set_font("Mono" if mono else "DejaVu", "B" if bold and not mono else "", size)
+        self.pdf.set_font(self.mono if mono else self.sans, "B" if bold and not mono else "", size)
 
     def h1(self, title: str) -> None:
         self.font(20, bold=True)
@@ -307,7 +342,11 @@ def _chart_page(doc: _Doc, report: NightReport) -> None:
         doc.para(f"No chart: {reason}.", color=MUTED)
     else:
         width = pdf.w - pdf.l_margin - pdf.r_margin
-        pdf.image(io.BytesIO(ctx.chart_svg.encode("utf-8")), x=pdf.l_margin, y=pdf.get_y(), w=width)
+        svg = ctx.chart_svg
+        if doc.core:
+            # SVG text skips normalize_text, and a core font fails on any character beyond Latin-1.
+            svg = re.sub(r">([^<]+)<", lambda m: ">" + doc.glyphs(m[1]) + "<", svg)
+        pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, y=pdf.get_y(), w=width)
         pdf.set_y(pdf.get_y() + width * 0.46 + 2)
         if report.series is not None:
             doc.para(
@@ -396,7 +435,7 @@ def _signatures(doc: _Doc, title: str, sigs: list[Signature], empty: str, *, new
         doc.para(f"The {len(shown)} most frequent of {len(sigs)} signatures.", size=9, color=MUTED)
     head = FontFace(emphasis="BOLD", fill_color=HEAD_BG)
     new_style = FontFace(color=(255, 255, 255), fill_color=NEW_COLOR, emphasis="BOLD")
-    sample_style = FontFace(family="Mono", size_pt=7, color=(60, 64, 70), fill_color=SAMPLE_BG)
+    sample_style = FontFace(family=doc.mono, size_pt=7, color=(60, 64, 70), fill_color=SAMPLE_BG)
     doc.font(8.5)
     with pdf.table(col_widths=(13, 11, 10, 96), headings_style=head, line_height=4.6,
                    text_align=("RIGHT", "LEFT", "CENTER", "LEFT"), repeat_headings=1) as table:

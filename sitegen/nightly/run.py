@@ -1,6 +1,7 @@
 """`sitegen nightly`: collect the night's pod logs, write its report, then rebuild the site, under a lock.
 
 The site build is passed in as a callback: the nightly wing must not import the site builder.
+Whatever stops a run is written to the nightly log file and raised again; the CLI picks the exit code.
 """
 
 from __future__ import annotations
@@ -12,30 +13,25 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from sitegen.config import Config
-from sitegen.errors import MissingToolError, SitegenError, UsageError
+from sitegen.errors import BuildError, LockHeldError, NoClusterError, SitegenError, UsageError, os_error_message
 
 log = logging.getLogger(__name__)
-
-# Exit codes of `sitegen nightly` (documented in docs/nightly.md).
-EXIT_OK = 0  # logs collected, report written, site built
-EXIT_PARTIAL = 1  # report written and site built, but some pods' logs could not be collected
-EXIT_USAGE = 2  # bad --night, bad config or unusable inputs; nothing written
-EXIT_MISSING_TOOL = 3  # kubectl (or a font the PDF needs) is not installed
-EXIT_NO_CLUSTER = 4  # the cluster could not be reached; no report written
-EXIT_LOCKED = 5  # another nightly run holds the lock; this one did nothing
-EXIT_FAILED = 6  # the report or the site build failed (see the log)
 
 Build = Callable[[], object]
 
 
-class LockHeldError(SitegenError):
-    """Another `sitegen nightly` is running with the same lock file."""
+@dataclass(frozen=True)
+class NightlyResult:
+    """One finished night: the report written, and whether some pods' logs could not be collected."""
 
-    exit_code = EXIT_LOCKED
+    night: dt.date
+    report: Path
+    partial: bool
 
 
 @contextlib.contextmanager
@@ -75,6 +71,11 @@ def _log_to_file(path: Path) -> Iterator[None]:
     logger.addHandler(handler)
     try:
         yield
+    except (Exception, KeyboardInterrupt) as exc:
+        # The CLI shows the error on the terminal; the file gets it here, so it is not shown twice.
+        record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "nightly: stopped: %s", (_describe(exc),), None)
+        handler.handle(record)
+        raise
     finally:
         logger.removeHandler(handler)
         handler.close()
@@ -98,18 +99,19 @@ def _input_path(config: Config, value: str, night: dt.date) -> str | None:
     return str((config.root / value.replace("{night}", night.isoformat())).resolve())
 
 
-def _code_for(exc: SitegenError) -> int:
-    if isinstance(exc, LockHeldError):
-        return EXIT_LOCKED
-    if isinstance(exc, UsageError):
-        return EXIT_USAGE
-    if isinstance(exc, MissingToolError):
-        return EXIT_MISSING_TOOL
-    return EXIT_FAILED
+def _describe(exc: BaseException) -> str:
+    """The one-line story of what stopped a run, as the CLI tells it."""
+    if isinstance(exc, SitegenError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_message(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
-def _collect(config: Config, logs_dir: Path) -> int:
-    """Run collect into logs_dir; its exit code (0, 1 or 4)."""
+def _collect(config: Config, logs_dir: Path) -> bool:
+    """Run collect into logs_dir; True when its result is partial. NoClusterError when unreachable."""
     from sitegen.nightly.collect import collect
 
     nightly = config.nightly
@@ -120,10 +122,10 @@ def _collect(config: Config, logs_dir: Path) -> int:
         selector=nightly.selector or None,
         since=nightly.since,
     )
-    level = logging.INFO if result.exit_code == 0 else logging.WARNING
+    level = logging.WARNING if result.partial else logging.INFO
     for line in result.messages:
         log.log(level, "collect: %s", line)
-    return result.exit_code
+    return result.partial
 
 
 def _log_inputs(logs_dir: Path) -> list[str]:
@@ -139,23 +141,15 @@ def run_nightly(
     suite: str | None = None,
     build: Build | None = None,
     now: dt.datetime | None = None,
-) -> int:
-    """Collect, report and build for one night; returns the documented exit code."""
-    try:
-        with _log_to_file(config.path("nightly.log_file")):
-            try:
-                the_night = _night(config, night, now)
-                with nightly_lock(config.path("nightly.lock_file")):
-                    return _run_locked(config, the_night, suite, build)
-            except SitegenError as exc:
-                log.error("nightly: %s", exc)
-                return _code_for(exc)
-    except UsageError as exc:  # the log file itself could not be opened
-        log.error("nightly: %s", exc)
-        return EXIT_USAGE
+) -> NightlyResult:
+    """Collect, report and build one night; raises what stopped it, after writing it to the log file."""
+    with _log_to_file(config.path("nightly.log_file")):
+        the_night = _night(config, night, now)
+        with nightly_lock(config.path("nightly.lock_file")):
+            return _run_locked(config, the_night, suite, build)
 
 
-def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build | None) -> int:
+def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build | None) -> NightlyResult:
     from sitegen.nightly.report import ReportRequest, run_report
 
     started = time.monotonic()
@@ -163,16 +157,13 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
     logs_dir = config.path("nightly.logs_dir") / night.isoformat()
     log.info("nightly: night %s, suite %s, logs in %s", night, suite or config.report.suite or "(none)", logs_dir)
 
-    collect_code = 0
+    partial = False
     if nightly.namespace:
         try:
-            collect_code = _collect(config, logs_dir)
-        except SitegenError as exc:
-            log.error("nightly: collect failed: %s", exc)
-            return _code_for(exc)
-        if collect_code == 4:
+            partial = _collect(config, logs_dir)
+        except NoClusterError:
             log.error("nightly: no report written for %s: the cluster could not be reached", night)
-            return EXIT_NO_CLUSTER
+            raise
     else:
         log.info("nightly: nightly.namespace is empty; not collecting, using the logs already in %s", logs_dir)
 
@@ -189,11 +180,7 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
         suite=suite,
         rules_file=None,
     )
-    try:
-        outcome = run_report(config, request)
-    except SitegenError as exc:
-        log.error("nightly: report failed: %s", exc)
-        return _code_for(exc)
+    outcome = run_report(config, request)
     for line in outcome.messages:
         log.info("report: %s", line)
     log.info("report: wrote %s", outcome.path)
@@ -204,11 +191,14 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
         try:
             described = build()
         except SitegenError as exc:
-            log.error("nightly: site build failed: %s", exc)
-            return EXIT_FAILED
+            # The report is written by now: a usage error's "nothing written" would mislead.
+            raise BuildError(f"site build failed: {exc}") from exc
         if described:
             log.info("build: %s", described)
 
-    code = EXIT_PARTIAL if collect_code else EXIT_OK
-    log.info("nightly: done in %.1f s, exit %d", time.monotonic() - started, code)
-    return code
+    took = time.monotonic() - started
+    if partial:
+        log.info("nightly: done in %.1f s, partial: some pods' logs could not be collected", took)
+    else:
+        log.info("nightly: done in %.1f s", took)
+    return NightlyResult(night, outcome.path, partial)

@@ -24,17 +24,20 @@ def run_watch(
     stop: threading.Event | None = None,
     ready: Callable[[], None] | None = None,
 ) -> int:
-    """Build once, then rebuild whenever reports, theme or config change, until Ctrl+C or `stop`."""
+    """Build once, then rebuild whenever reports, theme or config change, until Ctrl+C or `stop`.
+
+    Builds run in the calling thread (so Ctrl+C interrupts one cleanly), one at a time.
+    """
     loop = DevLoop(config, build=build, reload_config=reload_config)
     stop = stop or threading.Event()
     try:
-        loop.build()
+        # Watch before the first build: a night written while it runs is queued for the next one.
         loop.start_watching()
+        loop.build()
         log.info("watching %s for changes (Ctrl+C to stop)", ", ".join(str(p) for p in loop.watcher.spec.folders))
         if ready is not None:
             ready()
-        while not stop.wait(0.5):  # short waits so Ctrl+C is seen promptly
-            pass
+        loop.run(stop)
     except KeyboardInterrupt:
         log.info("stopped")
     finally:
@@ -64,8 +67,9 @@ def run_serve(
     thread.start()
     try:
         log.info("serving %s at %s", loop.output(), server.url)
-        loop.build()
+        # Watch before the first build: a night written while it runs is queued for the next one.
         loop.start_watching()
+        loop.build()
         log.info("watching for changes; open %s (Ctrl+C to stop)", server.url)
         if ready is not None:
             ready(server.url)
@@ -73,8 +77,7 @@ def run_serve(
             import webbrowser
 
             webbrowser.open(server.url)
-        while not stop.wait(0.5):
-            pass
+        loop.run(stop)
     except KeyboardInterrupt:
         log.info("stopped")
     finally:

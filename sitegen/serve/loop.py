@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -43,7 +44,11 @@ def spec_for(config: Config) -> WatchSpec:
 
 
 class DevLoop:
-    """Owns the current config and runs builds one at a time; safe to call from the watcher thread."""
+    """Owns the current config and runs builds one at a time, all in the thread that calls `run`.
+
+    The watcher thread only queues what changed (`on_change`), so it keeps watching while a build
+    runs: changes seen during a build are merged into one more build after it, never lost.
+    """
 
     def __init__(
         self,
@@ -60,6 +65,8 @@ class DevLoop:
         self.hub = hub or ReloadHub()
         self.watcher: Watcher | None = None
         self._warnings: set[str] = set()
+        self._queued: set[Path] = set()  # changed since the last build started
+        self._queue_changed = threading.Condition()
 
     def output(self) -> Path:
         return self.config.path("output")
@@ -101,7 +108,27 @@ class DevLoop:
         self._warnings = current
 
     def on_change(self, paths: set[Path]) -> None:
-        """Watcher callback: reload the config if it changed, then rebuild."""
+        """Watcher callback: queue the paths for the next build; never waits for a build."""
+        with self._queue_changed:
+            self._queued |= paths
+            self._queue_changed.notify_all()
+
+    def take_changes(self, timeout: float) -> set[Path]:
+        """Every path queued since the last call, waiting up to `timeout` s for one; empty if none came."""
+        with self._queue_changed:
+            self._queue_changed.wait_for(lambda: bool(self._queued), timeout)
+            paths, self._queued = self._queued, set()
+        return paths
+
+    def run(self, stop: threading.Event) -> None:
+        """Rebuild once per batch of queued changes, in this thread, until `stop` is set."""
+        while not stop.is_set():
+            paths = self.take_changes(0.5)  # short waits so Ctrl+C and `stop` are seen promptly
+            if paths:
+                self.rebuild(paths)
+
+    def rebuild(self, paths: set[Path]) -> None:
+        """Reload the config if it is among `paths`, then rebuild."""
         shown = sorted(str(p) for p in paths)
         log.info("changed: %s%s", ", ".join(shown[:3]), f" and {len(shown) - 3} more" if len(shown) > 3 else "")
         source = self.config.source.resolve() if self.config.source else None
@@ -117,6 +144,7 @@ class DevLoop:
         self.build(reason="change")
 
     def start_watching(self, watcher_factory: Callable[[WatchSpec, Callable[[set[Path]], None]], Watcher] | None = None) -> Watcher:
+        """Start the watcher; call it before the first build, so a change made during that build is queued."""
         factory = watcher_factory or Watcher
         reports = self.config.path("reports")
         if not reports.exists():

@@ -73,6 +73,8 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer = None
+        # rewatch() runs in the builder's thread, _appeared() in ours: one observer swap at a time.
+        self._swapping = threading.Lock()
         self._missing: tuple[Path, ...] = ()  # folders to watch that do not exist yet
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -84,19 +86,26 @@ class Watcher:
     def stop(self) -> None:
         self._stop.set()
         self._events.put(None)
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=5)
+        with self._swapping:
+            observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 
     def rewatch(self, spec: WatchSpec) -> None:
         """Follow a config change that moved the reports or theme folder."""
-        if spec == self.spec:
-            return
-        old = self._observer
-        self.spec = spec
-        self._observer = self._schedule(spec)
+        if spec != self.spec:
+            self._swap(spec)
+
+    def _swap(self, spec: WatchSpec) -> None:
+        """Watch `spec` with a new observer, started before the old one stops so no event falls between."""
+        with self._swapping:
+            if self._stop.is_set():
+                return
+            old, self.spec = self._observer, spec
+            self._observer = self._schedule(spec)
         if old is not None:
             old.stop()
             old.join(timeout=5)
@@ -142,10 +151,7 @@ class Watcher:
         if not self._missing or not any(folder.is_dir() for folder in self._missing):
             return set()
         appeared = {folder for folder in self._missing if folder.is_dir()}
-        old, self._observer = self._observer, self._schedule(self.spec)
-        if old is not None:
-            old.stop()
-            old.join(timeout=5)
+        self._swap(self.spec)
         log.info("now watching %s", ", ".join(str(f) for f in sorted(appeared)))
         return appeared
 

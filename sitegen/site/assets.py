@@ -1,17 +1,17 @@
-"""The pdf.js files the viewer page needs, picked from node_modules/pdfjs-dist.
+"""What ships inside the package for the site: the default theme and the vendored pdf.js build.
 
-Only what the viewer loads is published: the ES-module builds, the viewer component, its CSS and
-the images that CSS names, and the packed cMaps. Measured in Chromium: a PDF whose CJK font uses a
-predefined CMap (UniGB-UCS2-H, common from Chinese tools) draws nothing and has an empty text layer
-without cMaps, and draws fine with them (1.7 MB, copied once). The standard-font data is left out:
-non-embedded Helvetica drew and selected identically with and without it, since pdf.js uses the
-browser's system fonts. No legacy build, no source maps, no wasm decoders (JPEG 2000/JBIG2 images).
+Both are found through the installed package (importlib.resources), never relative to a source
+checkout, so a wheel builds the same site as the repository. pdf.js is copied into
+sitegen/vendor/pdfjs from the exact pin in package-lock.json by scripts/vendor_pdfjs.py, at package
+build time and by `make setup`; which of its files the viewer needs is decided there.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-import re
+from importlib import resources
 from pathlib import Path
 
 from sitegen.errors import MissingToolError
@@ -19,39 +19,31 @@ from sitegen.site import layout
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-PDFJS_PACKAGE = PROJECT_ROOT / "node_modules" / "pdfjs-dist"
+# Installed wheels and editable installs both unpack to real folders, so a plain Path is safe.
+PACKAGE_DATA = Path(str(resources.files("sitegen")))
+DEFAULT_THEME = PACKAGE_DATA / "themes" / "default"
+PDFJS_VENDORED = PACKAGE_DATA / "vendor" / "pdfjs"
+PDFJS_STAMP = "pdfjs-dist.json"
+_NOT_VENDORED = "run `make setup` in a checkout (it runs npm ci and scripts/vendor_pdfjs.py), or reinstall sitegen"
 
-_CORE = ("build/pdf.min.mjs", "build/pdf.worker.min.mjs", "web/pdf_viewer.css", "LICENSE")
-_VIEWER = ("web/pdf_viewer.min.mjs", "web/pdf_viewer.mjs")  # the first one present wins
-_CSS_URL = re.compile(r"""url\(\s*["']?(images/[^"')\s]+)["']?\s*\)""")
-_DATA_DIRS = ("cmaps",)
+
+def pdfjs_version(folder: Path = PDFJS_VENDORED) -> str | None:
+    """The vendored pdf.js version, None when pdf.js is not there."""
+    try:
+        return json.loads((folder / PDFJS_STAMP).read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
-def pdfjs_files(package: Path = PDFJS_PACKAGE) -> dict[str, Path]:
-    """Output path (under static/pdfjs/) -> source file, for every pdf.js file the viewer needs."""
-    if not (package / "package.json").is_file():
-        raise MissingToolError(f"pdf.js is missing: run `npm ci` (looked for {package})")
-    wanted: list[str] = []
-    for rel in _CORE:
-        if not (package / rel).is_file():
-            raise MissingToolError(f"pdf.js is incomplete, {rel} is missing: run `npm ci` (in {package})")
-        wanted.append(rel)
-    viewer = next((rel for rel in _VIEWER if (package / rel).is_file()), None)
-    if viewer is None:
-        raise MissingToolError(f"pdf.js is incomplete, web/pdf_viewer.mjs is missing: run `npm ci` (in {package})")
-    # The page imports the viewer under one name whichever build is installed.
-    files = {f"{layout.PDFJS_DIR}/{rel}": package / rel for rel in wanted}
-    files[f"{layout.PDFJS_DIR}/web/pdf_viewer.mjs"] = package / viewer
+@functools.cache
+def _listing(folder: Path) -> tuple[tuple[str, Path], ...]:
+    if pdfjs_version(folder) is None:
+        raise MissingToolError(f"pdf.js is missing from {folder}: {_NOT_VENDORED}")
+    found = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*") if p.is_file() and p.name != PDFJS_STAMP)
+    log.debug("pdf.js: %d files from %s", len(found), folder)
+    return tuple(found)
 
-    css = (package / "web/pdf_viewer.css").read_text(encoding="utf-8")
-    for image in sorted(set(_CSS_URL.findall(css))):
-        source = package / "web" / image
-        if source.is_file():  # the CSS names a few images the package does not ship; the browser just skips them
-            files[f"{layout.PDFJS_DIR}/web/{image}"] = source
-    for folder in _DATA_DIRS:
-        for path in sorted((package / folder).glob("*")):
-            if path.is_file() and not path.name.endswith(".map"):
-                files[f"{layout.PDFJS_DIR}/{folder}/{path.name}"] = path
-    log.debug("pdf.js: %d files from %s", len(files), package)
-    return files
+
+def pdfjs_files(folder: Path = PDFJS_VENDORED) -> dict[str, Path]:
+    """Output path (under static/pdfjs/) -> vendored source file, for every pdf.js file the viewer needs."""
+    return {f"{layout.PDFJS_DIR}/{rel}": path for rel, path in _listing(folder)}

@@ -49,7 +49,6 @@ from sitegen.site.write import (
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-PROJECT_ROOT = PACKAGE_DIR.parent
 # The config keys that change what extraction returns; others do not invalidate the cache.
 EXTRACT_KEYS = ("summary_length",)
 # The config keys that change the site's bytes.
@@ -120,7 +119,7 @@ def build_site(config: Config) -> BuildResult:
     """Build the site described by `config`; raises UsageError/BuildError, leaving the old output as it was."""
     start = time.perf_counter()
     reports_dir, output, cache_dir = config.path("reports"), config.path("output"), config.path("cache_dir")
-    protected = [config.root, PROJECT_ROOT, Path.cwd()]
+    protected = [config.root, PACKAGE_DIR, Path.cwd()]  # the installed package, too
     check_output(output, reports_dir, cache_dir, protected)
     stage = _Stages()
     result = BuildResult(output=output)

@@ -3,6 +3,8 @@
 Order: the summary.json attachment, else /Title and /Subject, else the text of page 1. A PDF that
 cannot be read still yields a result ("summary unavailable: REASON") so its night keeps its card.
 Results are plain JSON-able values so the cache can store them and worker processes can return them.
+Every string read from the file passes `model.clean_text` here, so later stages never see a control
+character or a lone surrogate.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sitegen.model import SUMMARY_ATTACHMENT, Summary
+from sitegen.model import SUMMARY_ATTACHMENT, Summary, clean_text
 
 log = logging.getLogger(__name__)
 
 # Bump when what extract() returns for the same file changes; the cache is dropped with it.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2  # 2: text from the file goes through clean_text
 # Below this many uncached PDFs, starting worker processes costs more than it saves. Measured on
 # the 2-core box with 3-page PDFs: ~0.8-1.1 ms per PDF in one process, 0.2-0.3 s to start and feed
 # two workers, so the pool wins from a few hundred files on.
@@ -107,22 +109,65 @@ def _quiet_pypdf() -> Iterator[None]:
 
 def _detail(exc: BaseException) -> str:
     """An exception as one short line (its text may quote bytes from the file)."""
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    return " ".join(clean_text(str(exc)).split())[:200] or type(exc).__name__
 
 
 def _text(value: Any) -> str:
-    return " ".join(str(value).split()) if value is not None else ""
+    """A /Title or /Subject as one cleaned line."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        value = _undecoded_text(bytes(value))
+    return " ".join(clean_text(str(value)).split())
 
 
-def _finite(value: Any) -> Any:
-    """A JSON value with non-finite numbers (1e400 parses as inf) replaced by null, so reports.json stays valid."""
+def _undecoded_text(raw: bytes) -> str:
+    """A PDF text string pypdf left as bytes because some byte is not PDFDocEncoding (a NUL is enough).
+
+    Its str() would guess UTF-16 first and turn `imagemagick-lzw\\x00` into CJK; read it as the PDF
+    spec says instead (BOM, else PDFDocEncoding byte by byte), so only the unknown bytes become U+FFFD.
+    """
+    from pypdf.generic import decode_pdfdocencoding
+
+    if raw.startswith(b"\xfe\xff"):
+        return raw[2:].decode("utf-16-be", "replace")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", "replace")
+    out = []
+    for byte in raw:
+        try:
+            out.append(decode_pdfdocencoding(bytes((byte,))))
+        except UnicodeDecodeError:
+            out.append("\ufffd")
+    return "".join(out)
+
+
+def _safe_json(value: Any) -> Any:
+    """A JSON value that reports.json can always hold: strings and keys cleaned at any depth, and
+    non-finite numbers (1e400 parses as inf) replaced by null."""
+    if isinstance(value, str):
+        return clean_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {clean_text(str(k)): _safe_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [_safe_json(v) for v in value]
     return value
+
+
+def _safe_summary(summary: Summary) -> Summary:
+    """summary.json as read, with every string cleaned (metric keys included) and only finite metrics."""
+    return replace(
+        summary,
+        date=clean_text(summary.date),
+        status=clean_text(summary.status),
+        suite=clean_text(summary.suite) if summary.suite is not None else None,
+        title=clean_text(summary.title),
+        headline=clean_text(summary.headline),
+        metrics={clean_text(k): v for k, v in summary.metrics.items() if math.isfinite(v)},
+        extra=_safe_json(summary.extra),
+    )
 
 
 def extract(path: Path, size: int, summary_length: int) -> Extracted:
@@ -169,7 +214,7 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         problems.append(f"attachments cannot be read: {_detail(exc)}")
     if found:
         try:
-            summary = Summary.from_json_bytes(found[0])
+            summary = _safe_summary(Summary.from_json_bytes(found[0]))
         except ValueError as exc:
             problems.append(f"{SUMMARY_ATTACHMENT} attachment ignored: {exc}")
 
@@ -188,7 +233,7 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         text, source = meta_subject, "metadata"
     if not text.strip() and pages:
         try:
-            text, source = reader.pages[0].extract_text(), "text"
+            text, source = clean_text(reader.pages[0].extract_text()), "text"
         except Exception as exc:  # fonts or content streams pypdf cannot decode
             problems.append(f"page 1 text cannot be read: {_detail(exc)}")
     if not text.strip():
@@ -200,8 +245,8 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         summary=collapse(text, summary_length),
         summary_source=source,
         pages=pages,
-        metrics={k: v for k, v in summary.metrics.items() if math.isfinite(v)} if summary else {},
-        extra=_finite(summary.extra) if summary else {},
+        metrics=dict(summary.metrics) if summary else {},
+        extra=dict(summary.extra) if summary else {},
         summary_date=summary.date if summary else None,
         summary_status=summary.status if summary else None,
         summary_suite=summary.suite if summary else None,

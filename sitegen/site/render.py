@@ -23,13 +23,12 @@ from sitegen.config import Config
 from sitegen.errors import BuildError, UsageError
 from sitegen.model import Report
 from sitegen.site import layout
+from sitegen.site.assets import DEFAULT_THEME
 from sitegen.site.extract import collapse
 from sitegen.site.feed import FEED, absolute, feed_xml
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_THEME = PROJECT_ROOT / "themes" / "default"
 UNKNOWN_COLOR = "#6e7781"
 UNAVAILABLE = "summary unavailable:"  # how extraction words a failed summary
 # Statuses shown with a check mark; other calm statuses get a plain dot (the label still says it).

@@ -1,6 +1,7 @@
 """Scan stage: walk the reports folder and list the report PDFs in it, with a warning for everything else.
 
 Nothing here opens a PDF; it only reads names and stats files, so a no-change rebuild stays cheap.
+A name is shown on the site as `model.clean_text` makes it; `path` keeps the real one for reading.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.model import parse_report_name
+from sitegen.model import clean_text, parse_report_name
 from sitegen.site.layout import is_inside
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ _DATE_SHAPED = re.compile(r"^report-\d{4}-\d{2}-\d{2}-[a-z][a-z0-9_]*\.pdf$", re
 class Found:
     """One report PDF found by the scan: where it is, what its name says and its (size, mtime_ns) stamp."""
 
-    source: str  # path relative to the reports folder, POSIX separators
+    source: str  # path relative to the reports folder, POSIX separators, as shown (clean_text)
     path: Path  # absolute path (for a symlink inside the folder: the link, which stat follows)
     date: dt.date
     status: str
@@ -53,7 +54,11 @@ def _utf8(text: str) -> bool:
 
 
 def shown(text: str | os.PathLike[str]) -> str:
-    """A name safe to print: control characters and undecodable bytes escaped, so a file name cannot forge output."""
+    """A name safe to print: control characters and undecodable bytes escaped, so a file name cannot forge output.
+
+    Not `clean_text`: a terminal line is for finding the file, so the escape keeps what the bytes were,
+    and it also escapes the bidi and format characters a terminal would obey.
+    """
     text = os.fspath(text)
     if text.isprintable() and _utf8(text):
         return text
@@ -103,7 +108,7 @@ def scan_reports(folder: Path) -> ScanResult:
             f"{len(skipped)} file(s) in {folder} are not reports (expected report-YYYY-MM-DD-STATUS.pdf) and were skipped: "
             + ", ".join(skipped)
         )
-    result.found.sort(key=lambda f: f.source)
+    result.found = _distinct(sorted(result.found, key=lambda f: f.source), result.warnings)
     result.warnings.extend(_same_night_warnings(result.found))
     log.debug("scan: %d report(s), %d warning(s) in %s", len(result.found), len(result.warnings), folder)
     return result
@@ -138,15 +143,26 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
         warnings.append(f"{path}: cannot read this file (permission denied); its card says so and the PDF is not published")
     suite, slash, _ = rel.partition("/")
     return Found(
-        source=rel,
+        source=clean_text(rel),
         path=path,
         date=parsed.date,
         status=parsed.status,
-        suite=suite if slash else "",
+        suite=clean_text(suite) if slash else "",
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         readable=readable,
     )
+
+
+def _distinct(found: list[Found], warnings: list[str]) -> list[Found]:
+    """The first of reports whose shown names are equal (they differ only in replaced characters); a warning for the rest."""
+    out: list[Found] = []
+    for f in found:
+        if out and out[-1].source == f.source:
+            warnings.append(f"{f.path}: shown as {f.source}, like {out[-1].path}; skipped")
+        else:
+            out.append(f)
+    return out
 
 
 def _same_night_warnings(found: list[Found]) -> list[str]:

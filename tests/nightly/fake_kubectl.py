@@ -75,5 +75,24 @@ def install(bin_dir: Path) -> Path:
     return script
 
 
+RECORDING = Path(__file__).resolve().parent / "data" / "kubectl"
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    """A copy of the recording under tmp_path/rec, this kubectl first on PATH, and the environment to run sitegen with."""
+    import shutil
+
+    rec = tmp_path / "rec"
+    shutil.copytree(RECORDING, rec)
+    install(tmp_path / "bin")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_KUBECTL_")}
+    env.update(
+        PATH=f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        FAKE_KUBECTL_REC=str(rec),
+        FAKE_KUBECTL_CALLS=str(tmp_path / "calls.jsonl"),
+    )
+    return env
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

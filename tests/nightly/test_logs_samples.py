@@ -1,4 +1,4 @@
-"""Every log sample in folders 01, 02, 03 and 07 of the shared corpus, with counts established by reading the files.
+"""Every log sample in folders 01, 02, 03 and 07 of the sample corpus, with counts established by reading the files.
 
 Each row: records (entries the reader should find), then fatal / error / warn. How each number was
 read is noted where it is not obvious from one look at the file.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from sitegen.config import parse_config
+from sitegen.errors import ExitCode, UsageError
 from sitegen.nightly.run import run_nightly
 from tests.nightly import fake_kubectl
 
@@ -43,18 +43,7 @@ def site(tmp_path: Path) -> dict:
     shutil.copy(EXAMPLE / "sysbench.log", work / "metrics" / "2021-07-09" / "sysbench.log")
     shutil.copy(EXAMPLE / "schedule.yaml", work / "schedule.yaml")
     (work / "sitegen.yml").write_text(CONFIG)
-    rec = tmp_path / "rec"
-    shutil.copytree(RECORDING, rec)
-    fake_kubectl.install(tmp_path / "bin")
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        FAKE_KUBECTL_REC=str(rec),
-        FAKE_KUBECTL_CALLS=str(tmp_path / "calls.jsonl"),
-        PYTHONPATH=str(ROOT),
-    )
-    env.pop("FAKE_KUBECTL_UNREACHABLE", None)
-    return {"work": work, "env": env, "tmp": tmp_path}
+    return {"work": work, "env": fake_kubectl.environment(tmp_path), "tmp": tmp_path}
 
 
 def nightly(site: dict, *args: str) -> subprocess.Popen:
@@ -76,7 +65,7 @@ def test_nightly_collects_reports_and_builds_the_site(site):
     assert code == 1, err
     logs = work / "logs" / "2021-07-09"
     assert (logs / "basic-tidb-0" / "tidb.previous.log").exists()
-    assert json.loads((logs / "manifest.json").read_text())["exit_code"] == 1
+    assert json.loads((logs / "manifest.json").read_text())["outcome"] == "partial"
     # The recorded TiDB crashed with a raw Go panic: a fatal entry, so the night is bad.
     pdf = work / "reports" / "tikv-failure" / "report-2021-07-09-bad.pdf"
     assert pdf.exists()
@@ -86,7 +75,7 @@ def test_nightly_collects_reports_and_builds_the_site(site):
     assert "collect: pod basic-tidb-1: vanished" in log_text
     assert f"report: wrote {pdf}" in log_text
     assert "build: " in log_text
-    assert "nightly: done" in log_text and "exit 1" in log_text
+    assert "nightly: done in " in log_text and "partial: some pods' logs could not be collected" in log_text
 
 
 def test_second_run_is_refused_while_the_first_holds_the_lock(site):
@@ -152,13 +141,14 @@ def test_without_namespace_the_night_that_just_ended_is_reported_from_logs_on_di
         {"reports": "reports", "nightly": {"metrics": "sysbench.log", "chaos": str(EXAMPLE / "schedule.yaml")}}, tmp_path
     )
     built = []
-    code = run_nightly(config, build=lambda: built.append(True) or "built", now=dt.datetime(2021, 7, 9, 6, 10, tzinfo=dt.UTC))
-    assert code == 0
+    result = run_nightly(config, build=lambda: built.append(True) or "built", now=dt.datetime(2021, 7, 9, 6, 10, tzinfo=dt.UTC))
+    assert result.partial is False and result.night == dt.date(2021, 7, 9)
     assert [p.name for p in (tmp_path / "reports").iterdir()] == ["report-2021-07-09-bad.pdf"]
+    assert result.report == tmp_path / "reports" / "report-2021-07-09-bad.pdf"
     assert built == [True]
     # Five minutes before the night ends, the night that just ended is the one before.
-    code = run_nightly(config, now=dt.datetime(2021, 7, 9, 5, 55, tzinfo=dt.UTC))
-    assert code == 0
+    result = run_nightly(config, now=dt.datetime(2021, 7, 9, 5, 55, tzinfo=dt.UTC))
+    assert result.partial is False and result.night == dt.date(2021, 7, 8)
     names = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert len(names) == 2 and names[0].startswith("report-2021-07-08-") and names[1] == "report-2021-07-09-bad.pdf"
 
@@ -188,10 +178,13 @@ def test_deploy_manifests_let_the_cronjob_read_pod_logs_and_nothing_more():
 
 
 
-def test_unusable_log_or_lock_path_exits_2_before_any_work(tmp_path, caplog):
+def test_unusable_log_or_lock_path_is_a_usage_error_before_any_work(tmp_path):
     (tmp_path / "a-file").write_text("not a folder\n")
     for key in ("log_file", "lock_file"):
         config = parse_config({"nightly": {key: "a-file/x", "namespace": "tidb-cluster"}}, tmp_path)
-        assert run_nightly(config, night="2021-07-09") == 2
-        assert f"(config key 'nightly.{key}')" in caplog.text
+        with pytest.raises(UsageError, match=rf"\(config key 'nightly\.{key}'\)$") as raised:
+            run_nightly(config, night="2021-07-09")
+        assert raised.value.exit_code == ExitCode.USAGE
     assert not (tmp_path / "logs").exists()
+    # The log file could be opened when the lock file could not: the refusal is in it.
+    assert "nightly: stopped: cannot open the lock file" in (tmp_path / "nightly.log").read_text()

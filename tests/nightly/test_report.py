@@ -140,16 +140,6 @@ def test_a_bad_config_is_exit_2(capsys, tmp_path):
     assert "config key 'report.timezone'" in err and "config key 'report.night_ends_at'" in err
 
 
-def test_a_missing_font_names_the_debian_package(capsys, tmp_path):
-    config = tmp_path / "sitegen.yml"
-    config.write_text("report:\n  cjk_fonts: [no-such-cjk-font.ttc]\n")
-    # No logs, so no CJK text: the fallback is still required up front, so a night never fails late on one log line.
-    code, out, err = run(capsys, "--night", "2021-07-09", "--config", config)
-    assert code == 3
-    assert "sudo apt-get install -y fonts-noto-cjk or fonts-wqy-microhei" in err
-    assert out == [] and not (tmp_path / "reports").exists()
-
-
 def test_rerunning_a_night_replaces_its_report_even_with_the_other_status(capsys, night, tmp_path):
     base = ["--night", "2021-07-09", "--logs", night["logs"], "--reports", night["reports"]]
     code, out, _ = run(capsys, *base)

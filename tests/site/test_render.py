@@ -298,9 +298,9 @@ def test_pdfjs_files_are_only_what_the_viewer_needs():
     assert all(path.is_file() for path in files.values())
 
 
-def test_pdfjs_missing_says_run_npm_ci(tmp_path):
-    with pytest.raises(MissingToolError, match=r"pdf.js is missing: run `npm ci`"):
-        pdfjs_files(tmp_path / "node_modules" / "pdfjs-dist")
+def test_pdfjs_missing_says_how_to_get_it(tmp_path):
+    with pytest.raises(MissingToolError, match=r"pdf.js is missing from .*vendor.*: run `make setup` in a checkout"):
+        pdfjs_files(tmp_path / "vendor")
 
 
 def test_unreadable_pdf_card_says_summary_unavailable_once(tmp_path):

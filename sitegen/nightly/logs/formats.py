@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from sitegen.model import clean_text
 from sitegen.nightly.times import epoch_time
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,10 @@ _ANSI = re.compile(r"(?:\x1b|\ufffd)\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07
 
 
 def clean(raw: bytes) -> tuple[str, bool]:
-    """Decode one physical line (without its newline): cut at 64 KiB, replace bad UTF-8, drop ANSI and CRs."""
+    """Decode one physical line (without its newline): cut at 64 KiB, replace bad UTF-8, drop ANSI and CRs.
+
+    Other control characters become U+FFFD (`model.clean_text`), after the ANSI escapes are gone.
+    """
     truncated = len(raw) > MAX_LINE
     if truncated:
         raw = raw[:MAX_LINE]
@@ -74,7 +78,7 @@ def clean(raw: bytes) -> tuple[str, bool]:
         text = _ANSI.sub("", text)
     if "\r" in text:
         text = text.replace("\r", "")
-    text = text.rstrip()
+    text = clean_text(text).rstrip()
     if truncated:
         text += TRUNCATED_MARK
     return text, truncated
@@ -370,11 +374,17 @@ def _logfmt(text: str, ctx: Context) -> Head | None:
 def parse_line(text: str, ctx: Context, *, fallback: dt.datetime | None = None, depth: int = 0) -> Head | None:
     """The record head on this (cleaned) line, or None when the line continues the record above."""
     try:
-        return _parse_line(text, ctx, fallback, depth)
+        head = _parse_line(text, ctx, fallback, depth)
     except (ValueError, OverflowError, RecursionError, TypeError, KeyError, IndexError):
         # A line no format can make sense of is a continuation; a broken line never stops the night.
         log.debug("unparsable line kept as a continuation: %.200r", text)
         return None
+    if head is not None and depth == 0 and "\\" in text:
+        # JSON and Go escapes (\u0000) decode into control characters the (cleaned) line itself does not have.
+        head.message = clean_text(head.message, keep_newlines=True)
+        if head.fields:
+            head.fields = {k: clean_text(v, keep_newlines=True) for k, v in head.fields.items()}
+    return head
 
 
 def _parse_line(text: str, ctx: Context, fallback: dt.datetime | None, depth: int) -> Head | None:
