@@ -28,6 +28,18 @@ def samples() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """cli.main() points the root logger at the sys.stderr of its test; later threads must not log into that closed stream."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def make_pdf() -> Callable[..., Path]:
     return _make_pdf

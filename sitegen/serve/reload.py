@@ -110,7 +110,15 @@ _SCRIPT = """<script id="sitegen-live-reload">(function () {
     for (var i = 0; i < ev.changed.length; i++) if (deps[ev.changed[i]]) return true;
     return false;
   }
+  var pending = null;  // a position restored from the last reload but not applied yet
   function savePosition() {
+    // Two rebuilds in a row (a PDF deleted, then written again) reload twice; a position the first
+    // reload had not applied yet is carried over instead of being lost.
+    if (pending && !document.body.classList.contains("viewer-ready")) {
+      pending.t = Date.now();
+      try { sessionStorage.setItem(key, JSON.stringify(pending)); } catch (e) { /* storage off */ }
+      return;
+    }
     var pos = { x: window.scrollX, y: window.scrollY, t: Date.now() };
     var page = document.getElementById("page-number");
     var box = document.getElementById("viewerContainer");
@@ -122,6 +130,7 @@ _SCRIPT = """<script id="sitegen-live-reload">(function () {
     var pos;
     try { pos = JSON.parse(sessionStorage.getItem(key) || "null"); sessionStorage.removeItem(key); } catch (e) { return; }
     if (!pos || Date.now() - pos.t > 60000) return;
+    pending = pos;
     var tries = 0;
     (function step() {
       var box = document.getElementById("viewerContainer");
@@ -139,6 +148,7 @@ _SCRIPT = """<script id="sitegen-live-reload">(function () {
         if (box && pos.box && box.scrollHeight >= pos.box) box.scrollTop = pos.box;
       }
       window.scrollTo(pos.x, pos.y);
+      pending = null;
     })();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restorePosition);

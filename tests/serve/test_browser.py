@@ -74,3 +74,26 @@ def test_viewer_reloads_when_its_pdf_changes_and_keeps_the_page(project, serve, 
     page.wait_for_selector("body.viewer-ready", timeout=15000)
     page.wait_for_function("document.getElementById('page-number').value === '3'", timeout=5000)
     assert page.locator("body").get_attribute("data-status") == "good"
+
+
+def test_viewer_keeps_its_page_when_its_pdf_is_deleted_and_written_again_in_two_builds(project, serve, page, tmp_path):
+    """A regenerated night can arrive as two rebuilds (delete, then write); the open page survives both reloads."""
+    pages = [f"Page {n} of the night" for n in range(1, 6)]
+    _night(project.reports, "2021-07-09", "bad", pages=pages)
+    _night(project.reports, "2021-07-10", "good")
+    url = serve(real=True)
+    page.goto(url + "nights/2021-07-09.html")
+    page.wait_for_selector("body.viewer-ready", timeout=15000)
+    page.fill("#page-number", "3")
+    page.dispatch_event("#page-number", "change")
+    page.wait_for_function("document.getElementById('page-number').value === '3'")
+    page.evaluate("window.__notReloaded = true")
+
+    (project.reports / "report-2021-07-09-bad.pdf").unlink()
+    page.wait_for_function("window.__notReloaded !== true", timeout=10000)  # the first rebuild reloaded the tab
+    page.evaluate("window.__notReloaded = true")
+    _night(project.reports, "2021-07-09", "good", pages=pages)
+    page.wait_for_function("window.__notReloaded !== true", timeout=10000)
+    page.wait_for_selector("body.viewer-ready", timeout=15000)
+    page.wait_for_function("document.getElementById('page-number').value === '3'", timeout=5000)
+    assert page.locator("body").get_attribute("data-status") == "good"
