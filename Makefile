@@ -8,7 +8,7 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup lock wheel site demo demo-data serve test lint bench bench-build bench-logs bench-serve bench-chart bench-hugo clean
+.PHONY: setup lock wheel site demo demo-data serve test fuzz lint bench bench-build bench-logs bench-serve bench-chart bench-hugo clean
 
 PDFJS_STAMP := sitegen/vendor/pdfjs/pdfjs-dist.json
 
@@ -61,6 +61,11 @@ serve: setup  ## build, watch and serve reports/ with live reload
 test: setup  ## the whole test suite (installs missing Debian packages when run as root)
 	scripts/system-deps
 	$(PY) -m pytest -q
+
+# `make test` runs each fuzzer briefly and the hostile corpus in forked children; this runs 10,000
+# examples per fuzzer and every corpus case again as its own process under `ulimit -v`.
+fuzz: setup  ## hypothesis fuzzers at 10,000 examples each, and the hostile corpus one process per case
+	SITEGEN_FUZZ=1 $(PY) -m pytest -q tests/fuzz tests/hostile
 
 lint: setup
 	$(VENV)/bin/ruff check sitegen tests bench examples scripts setup.py

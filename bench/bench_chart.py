@@ -49,7 +49,7 @@ def chart_and_pdf(repeat: int) -> tuple[float, float, int]:
         chart_times.append(time.perf_counter() - start)
         ctx = PdfContext(
             status_label="Needs a look", status_color="#cf222e", tz=UTC, since=SINCE, until=UNTIL, created=UNTIL,
-            chart_svg=svg, windows=windows,
+            chart_svg=svg,
         )
         data = render_pdf(report, ctx, fonts, encode_summary(build_summary(report)))
         total_times.append(time.perf_counter() - start)

@@ -92,6 +92,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    if args.follow:
+        return _cmd_follow(args)
     from sitegen.nightly.collect import collect
 
     result = collect(
@@ -101,6 +103,25 @@ def cmd_collect(args: argparse.Namespace) -> int:
         selector=args.selector,
         since=args.since,
     )
+    for line in result.messages:
+        print(line)
+    return ExitCode.PARTIAL if result.partial else ExitCode.OK
+
+
+def _cmd_follow(args: argparse.Namespace) -> int:
+    from sitegen.nightly.follow import FollowOptions, follow
+
+    report = _load(args).report  # the files roll over to the next night where the report's night ends
+    options = FollowOptions(
+        namespace=args.namespace,
+        out=args.out,
+        context=args.context,
+        selector=args.selector,
+        night_ends_at=report.night_ends_at,
+        timezone=report.timezone,
+        max_streams=args.max_streams,
+    )
+    result = follow(options)
     for line in result.messages:
         print(line)
     return ExitCode.PARTIAL if result.partial else ExitCode.OK
@@ -132,6 +153,20 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"wrote {done.root / rel}")
     where = "" if args.dir == Path(".") else f"cd {args.dir} && "
     print(f"next: put report PDFs into reports/, then run: {where}sitegen serve")
+    return ExitCode.OK
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from sitegen.deploy import deploy_gh_pages
+
+    config = _load(args)
+    result = deploy_gh_pages(
+        config.path("output"), config.root, remote=args.remote, branch=args.branch, message=args.message, dry_run=args.dry_run
+    )
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    for line in result.messages:
+        print(line)
     return ExitCode.OK
 
 
@@ -203,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selector", metavar="LABELS", help="label selector, e.g. app=tidb")
     p.add_argument("--since", default="24h", help="how far back to read logs (default: 24h)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the logs and manifest into")
+    p.add_argument("--follow", action="store_true",
+                   help="keep running: stream every container instance's log into DIR/NIGHT/ until SIGTERM (--since unused)")
+    p.add_argument("--max-streams", type=int, default=32, metavar="N",
+                   help="with --follow: log streams (kubectl processes) open at once (default: 32)")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="with --follow: config whose report.night_ends_at and timezone end a night")
 
     p = command("nightly", cmd_nightly, "Run the whole night: collect logs, write the report, rebuild the site.")
     p.add_argument("--night", metavar="YYYY-MM-DD", help="night to report (default: the night that just ended)")
@@ -211,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("init", cmd_init, "Start a reports project: sitegen.yml, reports/, .gitignore and a GitHub Pages workflow.")
     p.add_argument("dir", nargs="?", default=Path("."), type=Path, metavar="DIR", help="project folder (default: the current one)")
+
+    p = command("deploy", cmd_deploy, "Publish the built site: commit it to a gh-pages branch and push it.")
+    p.add_argument("--gh-pages", action="store_true", required=True, help="commit the site to a branch for GitHub Pages and push it")
+    p.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
+    p.add_argument("--branch", default="gh-pages", help="branch that holds the site (default: gh-pages)")
+    p.add_argument("--message", metavar="TEXT", help="commit message (default: nights, size and sitegen version)")
+    p.add_argument("--dry-run", action="store_true", help="make the commit and say what would be pushed; push nothing")
+    p.add_argument("--output", type=Path, metavar="DIR", help="the built site (default: config 'output')")
+    p.add_argument("--config", type=Path, metavar="FILE", help="config file (default: ./sitegen.yml if present)")
 
     p = command("config", cmd_config, "List every config key with its default, or check a config file.")
     p.add_argument("--config", type=Path, metavar="FILE", help="config file to check")

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sitegen import limits
 from sitegen.errors import ConfigError
-from sitegen.model import STATUS_RE
+from sitegen.model import STATUS_RE, clean_text, suite_problem
 
 DEFAULT_CONFIG_NAME = "sitegen.yml"
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$")
@@ -70,6 +71,21 @@ def _status_word(value: Any) -> str | None:
     return None if STATUS_RE.match(value) else "must be a lower-case word (a-z, 0-9, _)"
 
 
+def _one_line(value: Any) -> str | None:
+    # Shown in every page and in feed.xml, where a control character makes the XML not well-formed.
+    return None if clean_text(value) == value else "must not hold control characters or newlines"
+
+
+def _base_url(value: Any) -> str | None:
+    if value and not re.match(r"^https?://[^\s/?#]+", value, re.IGNORECASE):
+        return "must be an absolute http:// or https:// URL (or empty)"
+    return _one_line(value)
+
+
+def _suite(value: Any) -> str | None:
+    return suite_problem(value)
+
+
 def _str_list(value: Any) -> str | None:
     if not all(isinstance(item, str) for item in value):
         return "must be a list of strings"
@@ -103,13 +119,15 @@ def _statuses(value: Any) -> str | None:
 SCHEMA = Section(
     "sitegen.yml",
     {
-        "title": Key(str, "Chaos nightly reports", "Site title shown in the header and the browser tab."),
+        "title": Key(str, "Chaos nightly reports", "Site title shown in the header and the browser tab.", _one_line),
         "reports": Key(str, "reports", "Folder holding the nightly PDFs (relative to the config file)."),
         "output": Key(str, "public", "Folder the static site is written to (relative to the config file)."),
         "theme": Key(
             str, None, "Folder of a user theme; its templates override the default theme's.", nullable=True
         ),
-        "base_url": Key(str, "", "Absolute URL the site is served from; enables the Atom feed (feed.xml) and canonical links."),
+        "base_url": Key(
+            str, "", "Absolute URL the site is served from; enables the Atom feed (feed.xml) and canonical links.", _base_url
+        ),
         "cache_dir": Key(str, ".sitegen-cache", "Folder for the extraction cache; must be outside the output folder."),
         "summary_length": Key(int, 300, "Maximum characters of summary text shown on a card.", _positive),
         "index_limit": Key(int, 100, "Cards on the index page (newest first); older nights are in monthly archive pages.", _positive),
@@ -127,7 +145,7 @@ SCHEMA = Section(
             {
                 "timezone": Key(str, "UTC", "IANA zone for timestamps without an offset and for the night window.", _timezone),
                 "night_ends_at": Key(str, "06:00", "Night D covers the 24 h ending at D plus this time of day.", _hhmm),
-                "suite": Key(str, "", "Suite (sub-folder of the reports folder) to write to when --suite is not given."),
+                "suite": Key(str, "", "Suite (sub-folder of the reports folder) to write to when --suite is not given.", _suite),
                 "good_status": Key(str, "good", "Status word for a night where no rule fired.", _status_word),
                 "bad_status": Key(str, "bad", "Status word for a night where a rule fired.", _status_word),
                 "baseline_minutes": Key((int, float), 5, "Minutes before an injection whose median is the baseline.", _positive),
@@ -256,7 +274,7 @@ def _check_value(name: str, spec: Key, value: Any) -> list[str]:
     types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
     # bool is an int in Python; a YAML `yes` must not pass as a number.
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        return [f"config key '{name}': must be {_type_name(spec.type)}, got {type(value).__name__} {value!r}"]
+        return [f"config key '{name}': must be {_type_name(spec.type)}, got {type(value).__name__} {limits.short_repr(value)}"]
     if spec.check is not None:
         problem = spec.check(value)
         if problem:
@@ -271,7 +289,7 @@ def _validate(section: Section, raw: Any, prefix: str, problems: list[str]) -> d
         problems.append(f"config key '{prefix or '(top level)'}': must be a mapping, got {type(raw).__name__}")
         raw = {}
     for unknown in sorted(set(map(str, raw)) - set(section.keys)):
-        problems.append(f"config key '{prefix}{unknown}': unknown key")
+        problems.append(f"config key '{prefix}{_key_text(unknown)}': unknown key")
     out: dict[str, Any] = {}
     for name, spec in section.keys.items():
         dotted = prefix + name
@@ -285,10 +303,21 @@ def _validate(section: Section, raw: Any, prefix: str, problems: list[str]) -> d
     return out
 
 
+def _key_text(key: str) -> str:
+    # A key comes from the file: one short line, whatever it holds.
+    text = clean_text(key)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_PROBLEMS_SHOWN = 50  # a file of 50,000 unknown keys gets a readable message, not 50,000 lines
+
+
 def parse_config(raw: Any, root: Path, source: Path | None = None) -> Config:
     """Validate an already-decoded config mapping; raises ConfigError listing every problem."""
     problems: list[str] = []
     data = _validate(SCHEMA, raw, "", problems)
+    if len(problems) > _PROBLEMS_SHOWN:
+        problems = [*problems[:_PROBLEMS_SHOWN], f"... and {len(problems) - _PROBLEMS_SHOWN} more problem(s)"]
     if problems:
         raise ConfigError(problems, source=str(source) if source else "config")
     return Config(Values(data), root.resolve(), source)
@@ -296,25 +325,95 @@ def parse_config(raw: Any, root: Path, source: Path | None = None) -> Config:
 
 def load_config(path: Path | None = None, root: Path | None = None) -> Config:
     """Load `path`, or `sitegen.yml` in `root` (default: the current folder) if it exists, else defaults."""
-    import yaml
-
     root = Path.cwd() if root is None else root
+    found = path is None
     if path is None:
         candidate = root / DEFAULT_CONFIG_NAME
         if not candidate.exists():
             return parse_config({}, root)
         path = candidate
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"config file not found: {path}"], source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot read config file: {exc}"], source=str(path)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {exc}".replace("\n", " ")], source=str(path)) from None
+    # A --config may be a pipe (`--config <(...)`); a sitegen.yml found in the folder must be a plain file.
+    raw = read_yaml_file(path, "config", limit=limits.CONFIG_BYTES, regular_only=found)
     return parse_config(raw, path.parent, path)
+
+
+def read_yaml_file(path: Path, what: str, *, limit: int, regular_only: bool = False) -> Any:
+    """A bounded YAML file (size, depth, aliases) decoded; ConfigError naming the file and the limit otherwise."""
+    try:
+        data = limits.read_capped(path, limit, regular_only=regular_only)
+        text = data.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([f"{what} file not found: {path}"], source=str(path)) from None
+    except limits.LimitExceeded as exc:
+        raise ConfigError([f"{what} file is {exc} (see docs/limits.md)"], source=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{what} file is not UTF-8 text"], source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot read {what} file: {exc.strerror or exc}"], source=str(path)) from None
+    try:
+        return load_yaml(text)
+    except ValueError as exc:  # YAML syntax (YAMLError is wrapped) or a limit
+        raise ConfigError([str(exc)], source=str(path)) from None
+
+
+def load_yaml(text: str, *, all_documents: bool = False) -> Any:
+    """yaml.safe_load (or a list of every document) with limits.YAML_DEPTH, YAML_ALIASES and YAML_ALIAS_NODES.
+
+    Raises ValueError: LimitExceeded naming the limit, or `not valid YAML: ...` on one line. The
+    events are checked first, so a "billion laughs" is refused before anything is built; then
+    libyaml (when PyYAML has it; 50x faster than the pure-Python loader) builds the data.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        _check_events(yaml.parse(text, Loader=loader))
+        return list(yaml.load_all(text, Loader=loader)) if all_documents else yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's own bound (1,000) met while scanning ahead
+            raise limits.LimitExceeded(f"YAML nested deeper than the limit of {limits.YAML_DEPTH} levels") from None
+        raise ValueError(" ".join(f"not valid YAML: {exc}".split())[:300]) from None
+
+
+def _check_events(events: Any) -> None:
+    """Depth, alias uses and the nodes aliases add (each alias counts its anchor's whole expanded size)."""
+    import yaml
+
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases inside expanded
+    open_: list[list[Any]] = []  # per open collection: [anchor, nodes so far]
+    aliases = added = 0
+
+    def limit(what: str, event: Any) -> limits.LimitExceeded:
+        return limits.LimitExceeded(f"YAML {what} (line {event.start_mark.line + 1})")
+
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_):  # `&a [*a]`: no reader can walk it
+                raise limit("alias refers to the node that holds it", event)
+            aliases += 1
+            size = sizes.get(event.anchor, 1)
+            added += size
+            if aliases > limits.YAML_ALIASES:
+                raise limit(f"uses more than the limit of {limits.YAML_ALIASES:,} aliases", event)
+            if added > limits.YAML_ALIAS_NODES:
+                raise limit(f"aliases expand to more than the limit of {limits.YAML_ALIAS_NODES:,} nodes", event)
+            for frame in open_:
+                frame[1] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            for frame in open_:
+                frame[1] += 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            for frame in open_:
+                frame[1] += 1
+            open_.append([event.anchor, 1])
+            if len(open_) > limits.YAML_DEPTH:
+                raise limit(f"nested deeper than the limit of {limits.YAML_DEPTH} levels", event)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_.pop()
+            if anchor:
+                sizes[anchor] = size
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -7,10 +7,12 @@ writes them. Nothing else in sitegen parses or formats a report file name.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from sitegen import limits
 
 SUMMARY_SCHEMA = 1
 SUMMARY_ATTACHMENT = "summary.json"
@@ -18,10 +20,23 @@ SUMMARY_ATTACHMENT = "summary.json"
 # Status words are lower-case identifiers so they stay safe in a file name and a URL.
 _NAME_RE = re.compile(
     r"^report-(?P<date>(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2}))"
-    r"-(?P<status>[a-z][a-z0-9_]*)\.pdf$",
+    r"-(?P<status>[a-z][a-z0-9_]*)\.pdf\Z",  # \Z, not $: `$` also matches before a final newline
     re.IGNORECASE,
 )
-STATUS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+STATUS_RE = re.compile(r"^[a-z][a-z0-9_]*\Z")
+# A suite is one folder name under reports/: it becomes a path segment and a URL part on every host.
+SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
+def suite_problem(suite: str) -> str | None:
+    """Why `suite` cannot name a suite folder the report wing writes into; None when it can ('' means none)."""
+    if suite == "":
+        return None
+    if not SUITE_RE.match(suite) or suite in (".", ".."):
+        return "a suite is one folder name of letters, digits, '.', '_' or '-', starting with a letter or digit"
+    if len(suite.encode()) > limits.NAME_BYTES:
+        return f"a suite name is at most {limits.NAME_BYTES} bytes"
+    return None
 
 # What no output format takes as text: C0 and C1 controls (tab and newline are handled apart), lone
 # surrogates (UTF-8 cannot encode them) and U+FFFE/U+FFFF (not XML characters). NUL makes HTML a parse
@@ -44,6 +59,24 @@ def clean_text(text: str, *, keep_newlines: bool = False) -> str:
     if not keep_newlines and "\n" in text:
         text = text.replace("\n", " ")
     return _UNSAFE_TEXT.sub("\ufffd", text)
+
+
+def format_metric(key: str, value: float | None) -> str:
+    """A number as both wings show it: `4,033` (qps, counts), `77.9 %` (`*_pct`), `110 s` (`*_s`), `—` when unknown.
+
+    The one formatting rule for the PDF, the card and any display field; the data keeps the raw value.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "\u2014"
+    if key.endswith("_pct"):
+        return f"{value:.1f} %"
+    for suffix, unit in (("_ms", "ms"), ("_s", "s")):
+        if key.endswith(suffix):
+            # Whole units read best; below ten a tenth still says something (2.5 s, not 2 s).
+            return f"{value:,.0f} {unit}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.1f} {unit}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{round(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -73,6 +106,71 @@ def report_name(date: dt.date, status: str) -> str:
     return f"report-{date.isoformat()}-{status}.pdf"
 
 
+SIGNATURE_LEVELS = ("fatal", "error", "warn")
+SIGNATURE_KINDS = ("fatal", "panic", "error", "warn")  # severity classes, most severe first
+MAX_SUMMARY_SIGNATURES = 1000  # summary.json keeps the first (most severe) 1,000; the PDF lists every one
+MAX_SIGNATURE_TEXT = 300  # characters of a signature's message or pattern
+
+
+@dataclass(frozen=True)
+class SignatureSummary:
+    """One log signature as summary.json carries it: what the site shows and what the next night compares (`key`)."""
+
+    key: str  # the fingerprint: a stable hash of level and pattern, the same on any machine
+    level: str  # fatal | error | warn
+    count: int
+    new: bool = False  # not in the previous night's report of the same suite
+    kind: str = ""  # fatal | panic | error | warn: the severity class it is ranked by ("panic" covers stack traces)
+    component: str = ""  # the pod (or log file) of its first occurrence, e.g. "basic-tidb-0"
+    message: str = ""  # the message of its first occurrence, short and plain
+    pattern: str = ""  # the normalised message the key is made from
+    first_seen: str | None = None  # ISO 8601 with offset
+    last_seen: str | None = None
+
+    def to_json_obj(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "level": self.level,
+            "kind": self.kind or self.level,
+            "count": self.count,
+            "new": self.new,
+            "component": self.component,
+            "message": self.message,
+            "pattern": self.pattern,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+    @classmethod
+    def from_json_obj(cls, obj: Any) -> SignatureSummary | None:
+        """One entry of `signatures`; None when it is not an object with a string `key` (such entries are skipped)."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
+            return None
+        count = obj.get("count")
+
+        def text(name: str) -> str:
+            value = obj.get(name)
+            return clean_text(value)[:MAX_SIGNATURE_TEXT] if isinstance(value, str) else ""
+
+        def moment(name: str) -> str | None:
+            value = obj.get(name)
+            return value if isinstance(value, str) else None
+
+        level = text("level")
+        return cls(
+            key=obj["key"],
+            level=level,
+            count=count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0,
+            new=obj.get("new") is True,
+            kind=text("kind") or level,
+            component=text("component"),
+            message=text("message"),
+            pattern=text("pattern"),
+            first_seen=moment("first_seen"),
+            last_seen=moment("last_seen"),
+        )
+
+
 @dataclass(frozen=True)
 class Summary:
     """The summary.json attachment (schema 1), as both wings understand it.
@@ -87,10 +185,13 @@ class Summary:
     headline: str = ""
     suite: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    # Most severe first (fatal, panic, error, warn; then NEW; then count): the first few are the night's story.
+    # None when the summary does not list signatures at all (another tool's PDF), () when the night had none.
+    signatures: tuple[SignatureSummary, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     schema: int = SUMMARY_SCHEMA
 
-    _KNOWN = ("schema", "date", "status", "suite", "title", "headline", "metrics")
+    _KNOWN = ("schema", "date", "status", "suite", "title", "headline", "metrics", "signatures")
 
     def to_json_obj(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -101,9 +202,12 @@ class Summary:
             "title": self.title,
             "headline": self.headline,
             "metrics": dict(self.metrics),
+            "signatures": [sig.to_json_obj() for sig in (self.signatures or ())[:MAX_SUMMARY_SIGNATURES]],
         }
         if self.suite is None:
             del obj["suite"]
+        if self.signatures is None:
+            del obj["signatures"]
         obj.update(self.extra)
         return obj
 
@@ -130,8 +234,16 @@ class Summary:
         metrics = {
             str(k): v
             for k, v in raw_metrics.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
+            if isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
         }
+        raw_signatures = obj.get("signatures")
+        signatures = None
+        if raw_signatures is not None:
+            if not isinstance(raw_signatures, list):
+                raise ValueError("summary.json 'signatures' is not a list")
+            # A malformed entry costs only itself; the bound keeps a hostile file from costing memory.
+            parsed = (SignatureSummary.from_json_obj(s) for s in raw_signatures[:MAX_SUMMARY_SIGNATURES])
+            signatures = tuple(s for s in parsed if s is not None)
         return cls(
             schema=schema,
             date=obj["date"],
@@ -140,24 +252,33 @@ class Summary:
             title=obj.get("title", ""),
             headline=obj.get("headline", ""),
             metrics=metrics,
+            signatures=signatures,
             extra={k: v for k, v in obj.items() if k not in cls._KNOWN},
         )
 
     @classmethod
     def from_json_bytes(cls, payload: bytes) -> Summary:
-        """Decode and validate summary.json bytes; raises ValueError with a reason a user can read."""
+        """Decode and validate summary.json bytes; raises ValueError with a reason a user can read.
+
+        Bounded (limits.SUMMARY_BYTES, limits.JSON_DEPTH): a summary too big or too deep is refused here,
+        so the caller ignores it and reads the PDF's metadata instead.
+        """
+        if len(payload) > limits.SUMMARY_BYTES:
+            size, limit = limits.size_text(len(payload)), limits.size_text(limits.SUMMARY_BYTES)
+            raise limits.LimitExceeded(f"summary.json is {size}, larger than the {limit} limit")
         try:
-            obj = json.loads(payload.decode("utf-8"), parse_constant=_json_constant)
-        except UnicodeDecodeError:
-            raise ValueError("summary.json is not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"summary.json is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            obj = limits.loads_json(payload)
+        except ValueError as exc:
+            raise type(exc)(f"summary.json is {exc}") from None
         return cls.from_json_obj(obj)
 
 
-def _json_constant(name: str) -> None:
-    # NaN and Infinity are not JSON; Python accepts them, browsers would not parse reports.json.
-    return None
+def _finite(value: int | float) -> bool:
+    """A number a browser's JSON.parse keeps (10**400 is an int here, Infinity there)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 @dataclass(frozen=True)
@@ -176,3 +297,4 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown summary.json keys
     summary_source: str = "none"  # attachment | metadata | text | none
     problems: tuple[str, ...] = ()  # human-readable, shown on the card and in reports.json
+    signatures: tuple[SignatureSummary, ...] = ()  # the first (most severe) few of summary.json's, for the night page

@@ -79,3 +79,37 @@ def test_an_os_error_is_a_message(monkeypatch, capsys):
     monkeypatch.setattr(sitegen.config, "describe", full)
     assert main(["config"]) == 74  # EX_IOERR, sitegen.errors.ExitCode.IO_ERROR
     assert capsys.readouterr().err.strip() == "sitegen: error: No space left on device"
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ({"title": "Nightly\x01 reports"}, "config key 'title': must not hold control characters"),
+        ({"base_url": "javascript:pwn()//"}, "config key 'base_url': must be an absolute http:// or https:// URL"),
+        ({"base_url": "https://x.org/\n"}, "config key 'base_url': must not hold control characters"),
+        ({"report": {"suite": "a/b"}}, "config key 'report.suite': a suite is one folder name"),
+        ({"title": ["x"] * 10_000}, "config key 'title': must be a string, got list ['x', 'x', 'x', 'x', 'x', 'x', ...]"),
+    ],
+)
+def test_text_that_would_break_a_page_or_the_feed_is_refused(tmp_path, raw, problem):
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, tmp_path)
+    (only,) = err.value.problems
+    assert only.startswith(problem), only
+
+
+def test_a_config_larger_than_its_limit_is_refused_before_parsing(tmp_path):
+    (tmp_path / "big.yml").write_text("title: x\n" + "#" * (1024 * 1024))
+    with pytest.raises(ConfigError, match=r"config file is larger than the 1 MB limit \(see docs/limits\.md\)"):
+        load_config(tmp_path / "big.yml")
+
+
+def test_a_config_with_thousands_of_problems_lists_fifty(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        parse_config({f"k{i}": 1 for i in range(1000)}, tmp_path)
+    assert len(err.value.problems) == 51 and err.value.problems[-1] == "... and 950 more problem(s)"
+
+
+def test_base_urls_that_work(tmp_path):
+    for url in ("", "https://chaos.example.org/", "http://10.0.0.1:8080/reports/"):
+        assert parse_config({"base_url": url}, tmp_path).base_url == url

@@ -44,3 +44,20 @@ def test_summary_keeps_unknown_keys():
     assert summary.metrics == {"errors": 3}
     assert summary.extra == {"injections": [{"drop": 1}]}
     assert Summary.from_json_obj(summary.to_json_obj()) == summary
+
+
+def test_a_name_ending_in_a_newline_is_not_a_report():
+    # `$` would match before the final newline; the contract says the whole name.
+    assert parse_report_name("report-2021-07-09-bad.pdf\n") is None
+    assert parse_report_name("report-2021-07-09-bad\n.pdf") is None
+
+
+def test_summary_bounds_keep_the_card_alive():
+    import pytest
+
+    with pytest.raises(ValueError, match="nested deeper than the limit of 64 levels"):
+        Summary.from_json_bytes(b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(ValueError, match="larger than the 1 MB limit"):
+        Summary.from_json_bytes(b" " * (1024 * 1024 + 1))
+    summary = Summary.from_json_bytes(b'{"date":"2021-07-09","status":"bad","metrics":{"a":1' + b"0" * 400 + b',"b":NaN,"c":3}}')
+    assert summary.metrics == {"c": 3}

@@ -135,3 +135,14 @@ def night_metrics(series: Series | None, injections: list[Injection]) -> dict[st
     if ttrs:
         out["worst_ttr_s"] = max(ttrs)
     return out
+
+
+def worst_injection(injections: list[Injection], *, by: str = "drop") -> Injection | None:
+    """The injection to look at first: one that never recovered, then the deepest drop (`by="drop"`) or the
+    longest recovery (`by="ttr"`), the other breaking ties; None when no injection could be measured."""
+    measured = [i for i in injections if i.baseline is not None]
+    if not measured:
+        return None
+    if by == "ttr":
+        return max(measured, key=lambda i: (i.ttr_s is None, i.ttr_s or 0.0, i.drop_pct or 0.0))
+    return max(measured, key=lambda i: (i.ttr_s is None, i.drop_pct or 0.0, i.ttr_s or 0.0))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sitegen.model import format_metric
 from sitegen.nightly.records import ChaosWindow, Injection, Series
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,12 @@ QPS_COLOR = "#1f5fbf"
 WINDOW_COLOR = "#f59e0b"
 RECOVERY_COLOR = "#1a7f37"
 UNRECOVERED_COLOR = "#cf222e"
+DIP_COLOR = "#6e1b8a"
+BAND_LABEL_COLOR = "#8a4b00"
+
+# The chart is drawn 1,000 units wide across the page's 178 mm text width: 15 units are 2.7 mm, about 7.6 pt.
+FONT_PX = 15
+MAX_BAND_LABELS = 40  # beyond this, every n-th band is numbered so the numbers stay apart
 
 Point = tuple[float, float | None]
 
@@ -74,7 +81,36 @@ class ChartData:
     windows: list[ChaosWindow]
     injections: list[Injection]
     tz: ZoneInfo
-    title: str = "Queries per second"
+    title: str = ""  # the PDF's heading names the chart; a title inside would cost height on page 1
+
+
+def time_range(t0: float, t1: float, tz: ZoneInfo) -> str:
+    """`2021-07-08 18:00 → 20:00 (UTC)`: the span a chart covers, with its date and time zone."""
+    a, b = dt.datetime.fromtimestamp(t0, tz), dt.datetime.fromtimestamp(t1, tz)
+    end = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%Y-%m-%d %H:%M")
+    return f"{a:%Y-%m-%d %H:%M} → {end} ({tz})"
+
+
+def _tick_label(t: float, tz: ZoneInfo) -> str:
+    local = dt.datetime.fromtimestamp(t, tz)
+    # Midnight is where the date changes: say which day starts there.
+    return local.strftime("%m-%d") if (local.hour, local.minute) == (0, 0) else local.strftime("%H:%M")
+
+
+def _dip_point(points: Sequence[Point], inj: Injection) -> Point | None:
+    """Where the injection's minimum was reached: its first point at that value from the start of the window."""
+    import bisect
+
+    start = inj.window.start.timestamp()
+    end = inj.recovered_at.timestamp() if inj.recovered_at is not None else math.inf
+    if inj.window.end is not None:
+        end = max(end, inj.window.end.timestamp())
+    for t, v in points[bisect.bisect_left(points, (start, -math.inf)) :]:
+        if t > end:
+            break
+        if v is not None and inj.minimum is not None and v <= inj.minimum:
+            return (t, v)
+    return None
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -115,7 +151,7 @@ def _value_at(points: Sequence[Point], when: float) -> float | None:
 
 
 def render_svg(
-    data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 460, font: str = "DejaVu, sans-serif"
+    data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 510, font: str = "DejaVu, sans-serif"
 ) -> str:
     """The chart as an SVG string with every style inlined, ready for fpdf2.
 
@@ -132,7 +168,7 @@ def render_svg(
         raise ValueError("render_svg needs a series with at least one point")
     t0, t1 = points[0][0], points[-1][0]
     top = max(values) if values else 1.0
-    top = top * 1.08 if top > 0 else 1.0
+    top = top * 1.12 if top > 0 else 1.0  # headroom for the band numbers above the line
 
     colors: list[str] = []
     style = Style(
@@ -157,10 +193,13 @@ def render_svg(
         value_font_family=font,
         tooltip_font_family=font,
         no_data_font_family=font,
-        label_font_size=12,
-        major_label_font_size=12,
-        legend_font_size=13,
-        title_font_size=15,
+        label_font_size=FONT_PX,
+        major_label_font_size=FONT_PX,
+        legend_font_size=FONT_PX,
+        title_font_size=FONT_PX + 2,
+        value_font_size=FONT_PX,
+        value_label_font_size=FONT_PX,
+        value_colors=(),
         colors=(QPS_COLOR,),  # replaced below, one colour per series once the series are known
     )
 
@@ -175,22 +214,26 @@ def render_svg(
         range=(0, top),
         xrange=(t0, t1 if t1 > t0 else t0 + 1),
         x_labels=ticks,
-        x_value_formatter=lambda t: dt.datetime.fromtimestamp(t, data.tz).strftime("%H:%M"),
+        x_value_formatter=lambda t: _tick_label(t, data.tz),
         value_formatter=lambda v: f"{v:,.0f}",
+        x_title=time_range(t0, t1, data.tz),
         show_x_guides=False,
         show_y_guides=True,
         legend_at_bottom=True,
-        legend_at_bottom_columns=3,
+        legend_at_bottom_columns=5,
+        legend_box_size=FONT_PX - 3,
         truncate_legend=-1,
-        title=data.title,
+        title=data.title or None,
         disable_xml_declaration=True,
         explicit_size=True,
         print_values=False,
-        spacing=8,
-        margin=12,
+        print_labels=True,  # only the band numbers and the dip carry labels
+        spacing=6,
+        margin=8,
     )
     shade: list[Point] = []
-    for window in sorted(data.windows, key=lambda w: w.start):
+    bands: list[tuple[int, float]] = []  # (number as in the injections table, middle of the band)
+    for number, window in enumerate(sorted(data.windows, key=lambda w: w.start), start=1):
         start = max(_epoch(window.start), t0)
         # A window with no known end is drawn as a thin band, so it is still seen.
         end = min(_epoch(window.end), t1) if window.end else start + max(60.0, (t1 - t0) / 400)
@@ -199,6 +242,12 @@ def render_svg(
         # One series of rectangles: up at the start, across the top, down at the end, along zero
         # to the next window; pygal fills it down to zero, which shades each window full height.
         shade += [(start, 0.0), (start, top), (end, top), (end, 0.0)]
+        bands.append((number, (start + end) / 2))
+    every = max(1, math.ceil(len(bands) / MAX_BAND_LABELS))
+    numbers = [{"value": (x, top), "label": str(n)} for i, (n, x) in enumerate(bands) if i % every == 0]
+
+    deepest = max((i for i in data.injections if i.drop_pct is not None), key=lambda i: i.drop_pct or 0.0, default=None)
+    dip = _dip_point(raw, deepest) if deepest is not None else None
 
     recovered: list[Point] = []
     unrecovered: list[Point] = []
@@ -225,9 +274,42 @@ def render_svg(
     if unrecovered:
         colors.append(UNRECOVERED_COLOR)
         chart.add("not recovered", unrecovered, stroke=False, show_dots=True, dots_size=5)
+    labelled: dict[int, str] = {}  # series index -> where its labels sit: "inside" the plot's top edge, or "below" the point
+    if dip is not None and deepest is not None:
+        labelled[len(colors)] = "below"
+        colors.append(DIP_COLOR)
+        label = "-" + format_metric("drop_pct", deepest.drop_pct)
+        chart.add("deepest dip", [{"value": dip, "label": label}], stroke=False, show_dots=True, dots_size=5)
+    if numbers:
+        labelled[len(colors)] = "inside"
+        css.append(f".text-overlay .series.serie-{len(colors)} text{{fill:{BAND_LABEL_COLOR} !important;font-weight:bold}}")
+        colors.append(WINDOW_COLOR)
+        # No title, so no legend entry; pygal prints labels only beside dots, so the dots are there but invisible.
+        chart.add(None, numbers, stroke=False, show_dots=True, dots_size=0.01)
     style.colors = tuple(colors)
     svg = chart.render(is_unicode=True)
-    return inline_styles(svg, extra_css="".join(css))
+    return _place_labels(inline_styles(svg, extra_css="".join(css)), labelled)
+
+
+def _place_labels(svg: str, labelled: dict[int, str]) -> str:
+    """Centre pygal's printed labels on their points (it puts them right of and below them), then move them down a little."""
+    if not labelled:
+        return svg
+    root = ET.fromstring(svg)
+    for group in root.iter(f"{{{SVG_NS}}}g"):
+        classes = (group.get("class") or "").split()
+        index = next((int(c[6:]) for c in classes if c.startswith("serie-") and c[6:].isdigit()), None)
+        if index not in labelled:
+            continue
+        for text in group.iter(f"{{{SVG_NS}}}text"):
+            x = float(text.get("x", 0)) - FONT_PX
+            y = float(text.get("y", 0)) - FONT_PX  # now on the point, plus a third of the font: the baseline
+            y += FONT_PX * 1.1 if labelled[index] == "below" else FONT_PX * 0.6
+            text.set("x", f"{x:.2f}")
+            text.set("y", f"{y:.2f}")
+            style = [d for d in (text.get("style") or "").split(";") if d and not d.startswith("text-anchor")]
+            text.set("style", ";".join([*style, "text-anchor:middle"]))
+    return ET.tostring(root, encoding="unicode")
 
 
 # --- applying a stylesheet to the elements -------------------------------------------------

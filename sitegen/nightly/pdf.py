@@ -10,24 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sitegen.model import SUMMARY_ATTACHMENT, clean_text
+from sitegen.model import SUMMARY_ATTACHMENT, clean_text, format_metric
 from sitegen.nightly.fonts import Fonts
-from sitegen.nightly.records import ChaosWindow, Injection, NightReport, Signature
+from sitegen.nightly.records import Injection, NightReport, Signature
 
 log = logging.getLogger(__name__)
 
 INK = (33, 37, 41)
-MUTED = (100, 108, 118)
+MUTED = (90, 98, 108)
 RULE_FIRED_BG = (255, 235, 233)
+FIRED_COLOR = (176, 24, 36)
 HEAD_BG = (235, 239, 244)
+CHIP_BG = (246, 248, 250)
 NEW_COLOR = (207, 34, 46)
+PANIC_COLOR = (110, 27, 138)
 SAMPLE_BG = (246, 248, 250)
+PAGE_ONE_SIGNATURES = 3
 
 # Zero-width, line/paragraph separator and bidi characters draw as boxes or reorder a line; in a PDF they only do harm.
 # (Control characters and lone surrogates are model.clean_text's job, as everywhere else.)
@@ -45,9 +48,7 @@ class PdfContext:
     until: dt.datetime
     created: dt.datetime  # the PDF's creation date: the night, so re-runs give the same bytes
     chart_svg: str | None = None
-    windows: list[ChaosWindow] = field(default_factory=list)
-    sources: list[tuple[str, str]] = field(default_factory=list)  # (what, description) for the appendix
-    top_signatures: int = 20
+    top_signatures: int = 20  # shown in detail; the others in one line each after them
     generator: str = "sitegen"
 
 
@@ -140,21 +141,6 @@ def trim_sample(text: str, *, max_lines: int = 8, max_chars: int = 900, line_cha
     return out
 
 
-def fmt_number(key: str, value: float | None) -> str:
-    """Key numbers as a person reads them: counts as integers, percentages with %, seconds with s."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if key.endswith("_pct"):
-        return f"{value:.1f} %"
-    if key.endswith("_s"):
-        return f"{value:,.0f} s"
-    if key.endswith("qps"):
-        return f"{value:,.1f}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
-
-
 KEY_NUMBERS = (
     ("errors", "Errors"),
     ("fatal", "Fatal / panic"),
@@ -164,9 +150,10 @@ KEY_NUMBERS = (
     ("unrecovered", "Not recovered"),
     ("min_qps", "Lowest QPS"),
     ("max_drop_pct", "Worst drop"),
-    ("worst_ttr_s", "Worst time to recover"),
+    ("worst_ttr_s", "Worst recovery"),
     ("signatures", "Error signatures"),
 )
+_KIND_LABEL = {"panic": "PANIC", "fatal": "FATAL", "error": "error", "warn": "warning"}
 
 
 class _Doc:
@@ -222,6 +209,13 @@ class _Doc:
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(2)
 
+    def h3(self, title: str) -> None:
+        """A small heading for page 1, where height is precious."""
+        pdf = self.pdf
+        pdf.ln(1.5)
+        self.font(10.5, bold=True)
+        pdf.cell(0, 5.5, self.text(title), new_x="LMARGIN", new_y="NEXT")
+
     def para(self, text: str, *, size: float = 10, color: tuple[int, int, int] = INK) -> None:
         self.font(size)
         self.pdf.set_text_color(*color)
@@ -236,68 +230,264 @@ def _local(moment: dt.datetime | None, tz: ZoneInfo, with_date: bool = False) ->
     return local.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
+def _minute(moment: dt.datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+# --- page 1: the whole story ----------------------------------------------------------------
+
+
 def _page_one(doc: _Doc, report: NightReport) -> None:
+    """Verdict and headline, key numbers and rules, the chart across the page, the top signatures."""
     pdf, ctx = doc.pdf, doc.ctx
     pdf.add_page()
-    doc.h1(report.title)
-    doc.font(10.5)
-    pdf.set_text_color(*MUTED)
-    suite = report.suite or "(none)"
-    zone = str(ctx.tz)
-    pdf.multi_cell(
-        0,
-        5.5,
-        doc.text(
-            f"Night {report.night.isoformat()}  ·  suite {suite}\n"
-            f"Window {_local(ctx.since, ctx.tz, True)} → {_local(ctx.until, ctx.tz, True)} ({zone})"
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
+    doc.font(16, bold=True)
+    pdf.multi_cell(0, 7.5, doc.text(report.title), align="L", new_x="LMARGIN", new_y="NEXT")
+    # The title names the night and the suite; the line under it says what they do not.
+    doc.para(
+        f"Window {_minute(ctx.since, ctx.tz)} → {_minute(ctx.until, ctx.tz)} ({ctx.tz})  ·  written by {ctx.generator}",
+        size=8.5,
+        color=MUTED,
     )
-    pdf.set_text_color(*INK)
-    pdf.ln(3)
+    pdf.ln(2)
+    _verdict(doc, report)
+    if report.notes:
+        shown = report.notes[:3]
+        more = f" (and {len(report.notes) - 3} more in the appendix)" if len(report.notes) > 3 else ""
+        doc.para("Note: " + "; ".join(n.rstrip(".") for n in shown) + more + ".", size=8, color=MUTED)
+    pdf.ln(1.5)
+    _chips(doc, report)
+    _rules_line(doc, report)
+    pdf.ln(1)
+    _chart(doc, report)
+    _top_signatures(doc, report)
 
-    # The badge says the status in words as well as in colour.
+
+def _verdict(doc: _Doc, report: NightReport) -> None:
+    """The status badge (in words and colour) with the headline beside it."""
+    pdf, ctx = doc.pdf, doc.ctx
     status = report.verdict.status
-    label = f"{status.upper()}  —  {ctx.status_label}" if ctx.status_label.lower() != status.lower() else status.upper()
-    doc.font(15, bold=True)
-    width = pdf.get_string_width(doc.text(label)) + 14
+    label = f"{status.upper()} — {ctx.status_label}" if ctx.status_label.lower() != status.lower() else status.upper()
+    doc.font(12, bold=True)
+    width = min(62.0, pdf.get_string_width(doc.text(label)) + 10)
+    top = pdf.get_y()
     pdf.set_fill_color(*_rgb(ctx.status_color))
     pdf.set_text_color(255, 255, 255)
-    pdf.cell(width, 11, doc.text(label), fill=True, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 9, doc.text(label), fill=True, align="C", new_x="RIGHT", new_y="TOP")
+    badge_bottom = top + 9 * max(1, round((pdf.get_y() - top) / 9) or 1)
     pdf.set_text_color(*INK)
     pdf.set_fill_color(255, 255, 255)  # tables fill unstyled cells with the current colour
-    pdf.ln(3)
-    doc.para(report.headline, size=11)
+    pdf.set_xy(pdf.l_margin + width + 4, top + 0.6)
+    doc.font(11.5, bold=True)
+    pdf.multi_cell(0, 5.6, doc.text(report.headline), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), badge_bottom) + 2)
 
-    if report.notes:
-        pdf.ln(2)
-        for note in report.notes:
-            doc.para(f"• {note}", size=10, color=MUTED)
 
-    doc.h2("Rules")
-    fired = report.verdict.fired
-    if not report.verdict.results:
-        doc.para("No rules are configured, so the night is " + status + ".", color=MUTED)
-    else:
-        doc.para(
-            f"{len(fired)} of {len(report.verdict.results)} rule(s) fired." if fired else "No rule fired.",
-            size=10,
-        )
-        pdf.ln(1)
-        _rules_table(doc, report)
+def _chips(doc: _Doc, report: NightReport) -> None:
+    """The key numbers as a grid; the ones a fired rule tested come first, outlined and marked FIRED."""
+    pdf, metrics = doc.pdf, report.metrics
+    known = dict(KEY_NUMBERS)
+    keys = [key for key, _ in KEY_NUMBERS if key in metrics] + sorted(k for k in metrics if k not in known)
+    if not keys:
+        doc.para("No numbers: neither logs nor metrics were given.", size=9, color=MUTED)
+        return
+    fired = {r.metric: r for r in report.verdict.fired}
+    keys.sort(key=lambda k: k not in fired)  # stable: the familiar order otherwise
+    per_row, gap, height = 5, 2.0, 12.5
+    width = (pdf.w - pdf.l_margin - pdf.r_margin - gap * (per_row - 1)) / per_row
+    for row_start in range(0, len(keys), per_row):
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+        y = pdf.get_y()
+        for i, key in enumerate(keys[row_start : row_start + per_row]):
+            x = pdf.l_margin + i * (width + gap)
+            hot = key in fired
+            pdf.set_fill_color(*(RULE_FIRED_BG if hot else CHIP_BG))
+            pdf.set_draw_color(*(FIRED_COLOR if hot else (216, 222, 228)))
+            pdf.set_line_width(0.6 if hot else 0.2)
+            pdf.rect(x, y, width, height, style="DF")
+            pdf.set_xy(x + 2, y + 1.2)
+            doc.font(7.5, bold=hot)
+            pdf.set_text_color(*(FIRED_COLOR if hot else MUTED))
+            pdf.cell(width - 4, 3.6, _fit(doc, known.get(key, key.replace("_", " ")), width - 4))
+            pdf.set_xy(x + 2, y + 5.2)
+            doc.font(13, bold=True)
+            pdf.set_text_color(*(FIRED_COLOR if hot else INK))
+            pdf.cell(width - 4, 6, format_metric(key, metrics[key]))
+            if hot:  # said in words, not by colour alone
+                doc.font(7, bold=True)
+                tag = pdf.get_string_width("FIRED") + 2.4
+                pdf.set_xy(x + width - tag - 1.5, y + height - 5.4)
+                pdf.set_fill_color(*FIRED_COLOR)
+                pdf.set_text_color(255, 255, 255)
+                pdf.cell(tag, 3.9, "FIRED", fill=True, align="C")
+        pdf.set_text_color(*INK)
+        pdf.set_fill_color(255, 255, 255)
+        pdf.set_line_width(0.2)
+        pdf.set_xy(pdf.l_margin, y + height + gap)
 
-    doc.h2("Key numbers")
-    _key_numbers(doc, report.metrics)
+
+def _rules_line(doc: _Doc, report: NightReport) -> None:
+    results = report.verdict.results
+    if not results:
+        doc.para(f"No rules are configured, so the night is {report.verdict.status}.", size=8.5, color=MUTED)
+        return
+    parts = []
+    for r in results:
+        value = format_metric(r.metric, r.value) if r.value is not None else "not measured"
+        parts.append(f"{r.rule}: {'FIRED' if r.fired else 'n/a' if r.value is None else 'ok'} ({value})")
+    doc.para("Rules  ·  " + "  ·  ".join(parts), size=8, color=INK)
+
+
+def _chart(doc: _Doc, report: NightReport) -> None:
+    """The QPS chart across the full text width, with what it shows said below it."""
+    pdf, ctx = doc.pdf, doc.ctx
+    doc.h3("QPS and chaos windows")
+    if ctx.chart_svg is None:
+        reason = "no metrics given" if report.series is None else "the metric has no points in the window"
+        doc.para(f"No chart: {reason}.", size=9, color=MUTED)
+        return
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    svg = ctx.chart_svg
+    if doc.core:
+        # SVG text skips normalize_text, and a core font fails on any character beyond Latin-1.
+        svg = re.sub(r">([^<]+)<", lambda m: ">" + doc.glyphs(m[1]) + "<", svg)
+    height = width * _aspect(svg)
+    if pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, y=pdf.get_y(), w=width)
+    pdf.set_y(pdf.get_y() + height + 1)
+    doc.para(_chart_caption(report, ctx), size=7.5, color=MUTED)
+
+
+def _aspect(svg: str) -> float:
+    m = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg)
+    return float(m[2]) / float(m[1]) if m else 0.46
+
+
+def _chart_caption(report: NightReport, ctx: PdfContext) -> str:
+    series = report.series
+    parts = [
+        "Orange bands are the chaos windows, numbered as in the injections table; green dots mark recovery, "
+        "red dots windows that never recovered, the purple dot the deepest dip."
+    ]
+    if series is not None and series.points:
+        parts.append(f"Series: {series.name or 'qps'} from {series.source or 'the metrics input'}.")
+        t0, t1 = series.points[0][0], series.points[-1][0]
+        night_s = (ctx.until - ctx.since).total_seconds()
+        if night_s > 0 and (t1 - t0) < 0.95 * night_s:
+            from sitegen.nightly.chart import time_range
+
+            parts.append(
+                f"The chart covers {time_range(t0, t1, ctx.tz)}, {_hours(t1 - t0)} of the night's "
+                f"{_hours(night_s)} window: the part where the metric has points."
+            )
+    return " ".join(parts)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.0f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
+
+
+def _top_signatures(doc: _Doc, report: NightReport) -> None:
+    """The first signatures of the ranking, one sample line each: NEW ones and panics are in here if there are any."""
+    pdf = doc.pdf
+    doc.h3("Top signatures")
+    if report.logs is None:
+        doc.para("No logs given.", size=9, color=MUTED)
+        return
+    sigs = report.signatures
+    if not sigs:
+        doc.para("No errors or warnings were logged in the window.", size=9, color=MUTED)
+        return
+    rest = len(sigs) - min(len(sigs), PAGE_ONE_SIGNATURES)
+    doc.para(
+        "Ranked by severity (fatal, panic or stack trace, error, warning), then NEW, then count"
+        + (f"; all {len(sigs):,} are listed after the injections." if rest else "."),
+        size=7.5,
+        color=MUTED,
+    )
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    for sig in sigs[:PAGE_ONE_SIGNATURES]:
+        if pdf.get_y() + 11 > pdf.page_break_trigger:
+            pdf.add_page()
+        pdf.ln(0.8)
+        x = pdf.l_margin
+        if sig.new:
+            x = _tag(doc, x, "NEW", NEW_COLOR)
+        x = _tag(doc, x, _KIND_LABEL.get(sig.kind, sig.kind), _kind_color(sig))
+        pdf.set_xy(x + 0.5, pdf.get_y())
+        doc.font(9, bold=True)
+        head = f"{sig.count:,}×  {sig.component + ': ' if sig.component else ''}{_message(sig)}"
+        pdf.multi_cell(width - (x - pdf.l_margin) - 0.5, 4.4, doc.text(head, one_line=True), align="L",
+                       new_x="LMARGIN", new_y="NEXT")
+        doc.font(7, mono=True)
+        pdf.set_text_color(*MUTED)
+        line = _fit(doc, _first_line(sig.sample), width)
+        pdf.cell(width, 3.8, line or "(no sample)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
+
+
+def _tag(doc: _Doc, x: float, text: str, color: tuple[int, int, int]) -> float:
+    """A small filled label at `x` on the current line; returns the x after it."""
+    pdf = doc.pdf
+    doc.font(7.5, bold=True)
+    width = pdf.get_string_width(text) + 3
+    pdf.set_xy(x, pdf.get_y())
+    pdf.set_fill_color(*color)
+    pdf.set_text_color(255, 255, 255)
+    pdf.cell(width, 4.4, text, fill=True, align="C")
+    pdf.set_text_color(*INK)
+    pdf.set_fill_color(255, 255, 255)
+    return x + width + 1.2
+
+
+def _kind_color(sig: Signature) -> tuple[int, int, int]:
+    return {0: FIRED_COLOR, 1: PANIC_COLOR, 2: (191, 87, 0)}.get(sig.severity, MUTED)
+
+
+def _message(sig: Signature) -> str:
+    text = (sig.message or sig.pattern).strip()
+    return text.split("\n", 1)[0] if text else sig.pattern
+
+
+def _first_line(sample: str) -> str:
+    return next((line for line in sample.splitlines() if line.strip()), "")
+
+
+def _fit(doc: _Doc, text: str, width: float) -> str:
+    """`text` cleaned and cut so it fits `width` mm in the current font, marked with … when cut."""
+    text = doc.text(text, one_line=True)
+    pdf = doc.pdf
+    if pdf.get_string_width(text) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with the mark
+        mid = (lo + hi + 1) // 2
+        if pdf.get_string_width(text[:mid] + "…") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + "…"
+
+
+# --- the rest ---------------------------------------------------------------------------------
 
 
 def _rules_table(doc: _Doc, report: NightReport) -> None:
     from fpdf.fonts import FontFace
 
     pdf = doc.pdf
-    doc.font(10)
+    doc.h2("Rules")
+    if not report.verdict.results:
+        doc.para("No rules are configured, so the night is " + report.verdict.status + ".", color=MUTED)
+        return
+    fired = report.verdict.fired
+    doc.para(f"{len(fired)} of {len(report.verdict.results)} rule(s) fired." if fired else "No rule fired.", size=10)
+    pdf.ln(1)
+    doc.font(9)
     head = FontFace(emphasis="BOLD", fill_color=HEAD_BG)
-    with pdf.table(col_widths=(50, 25, 25), text_align=("LEFT", "RIGHT", "CENTER"), headings_style=head, line_height=6) as table:
+    with pdf.table(col_widths=(50, 25, 25), text_align=("LEFT", "RIGHT", "CENTER"), headings_style=head, line_height=5.5) as table:
         row = table.row()
         for title in ("Rule", "Value", "Result"):
             row.cell(title)
@@ -305,76 +495,21 @@ def _rules_table(doc: _Doc, report: NightReport) -> None:
             style = FontFace(fill_color=RULE_FIRED_BG, emphasis="BOLD") if result.fired else None
             row = table.row()
             row.cell(doc.text(result.rule, one_line=True), style=style)
-            row.cell(fmt_number(result.metric, result.value) if result.value is not None else "not measured", style=style)
+            row.cell(format_metric(result.metric, result.value) if result.value is not None else "not measured", style=style)
             row.cell("FIRED" if result.fired else "n/a" if result.value is None else "ok", style=style)
 
 
-def _key_numbers(doc: _Doc, metrics: dict[str, float]) -> None:
-    from fpdf.fonts import FontFace
-
-    pdf = doc.pdf
-    doc.font(10)
-    shown = [(key, label) for key, label in KEY_NUMBERS if key in metrics]
-    # Any other number the analysis produced is listed too, after the familiar ones.
-    shown += [(key, key.replace("_", " ")) for key in sorted(metrics) if key not in dict(KEY_NUMBERS)]
-    if not shown:
-        doc.para("No numbers: neither logs nor metrics were given.", color=MUTED)
-        return
-    label_style = FontFace(color=MUTED)
-    with pdf.table(col_widths=(30, 20, 30, 20), text_align=("LEFT", "RIGHT", "LEFT", "RIGHT"), first_row_as_headings=False,
-                   line_height=6, borders_layout="HORIZONTAL_LINES") as table:
-        for i in range(0, len(shown), 2):
-            row = table.row()
-            for key, label in shown[i : i + 2]:
-                row.cell(label, style=label_style)
-                row.cell(fmt_number(key, metrics[key]), style=FontFace(emphasis="BOLD"))
-            if len(shown[i : i + 2]) == 1:
-                row.cell("")
-                row.cell("")
-
-
-def _chart_page(doc: _Doc, report: NightReport) -> None:
-    pdf, ctx = doc.pdf, doc.ctx
-    pdf.add_page()
-    doc.h2("QPS and chaos windows")
-    if ctx.chart_svg is None:
-        reason = "no metrics given" if report.series is None else "the metric has no points in the window"
-        doc.para(f"No chart: {reason}.", color=MUTED)
-    else:
-        width = pdf.w - pdf.l_margin - pdf.r_margin
-        svg = ctx.chart_svg
-        if doc.core:
-            # SVG text skips normalize_text, and a core font fails on any character beyond Latin-1.
-            svg = re.sub(r">([^<]+)<", lambda m: ">" + doc.glyphs(m[1]) + "<", svg)
-        pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, y=pdf.get_y(), w=width)
-        pdf.set_y(pdf.get_y() + width * 0.46 + 2)
-        if report.series is not None:
-            doc.para(
-                f"Series: {report.series.name or 'qps'} from {report.series.source or 'the metrics input'}; "
-                "orange bands are chaos windows, green dots mark recovery, red dots mark windows that did not recover.",
-                size=8.5,
-                color=MUTED,
-            )
-    _injections(doc, report)
-
-
-def _label(inj: Injection, tz: ZoneInfo) -> str:
-    """How the summary line names an injection: when it started."""
-    # Windows from one Schedule share a name, so the start time is what tells them apart.
-    return f"at {_local(inj.window.start, tz)}"
-
-
 def _injection_summary(injections: list[Injection], tz: ZoneInfo) -> str:
-    ttrs = [i for i in injections if i.ttr_s is not None]
-    drops = [i for i in injections if i.drop_pct is not None]
+    ttrs = [(n, i) for n, i in enumerate(injections, 1) if i.ttr_s is not None]
+    drops = [(n, i) for n, i in enumerate(injections, 1) if i.drop_pct is not None]
     unrecovered = sum(1 for i in injections if i.ttr_s is None and i.baseline is not None)
     parts = [f"{len(injections)} injection(s)"]
     if ttrs:
-        worst = max(ttrs, key=lambda i: i.ttr_s or 0)
-        parts.append(f"worst time to recover {worst.ttr_s:,.0f} s ({_label(worst, tz)})")
+        n, worst = max(ttrs, key=lambda p: p[1].ttr_s or 0)
+        parts.append(f"worst time to recover {format_metric('ttr_s', worst.ttr_s)} (#{n} at {_local(worst.window.start, tz)})")
     if drops:
-        worst = max(drops, key=lambda i: i.drop_pct or 0)
-        parts.append(f"worst drop {worst.drop_pct:.1f} % ({_label(worst, tz)})")
+        n, worst = max(drops, key=lambda p: p[1].drop_pct or 0)
+        parts.append(f"worst drop {format_metric('drop_pct', worst.drop_pct)} (#{n} at {_local(worst.window.start, tz)})")
     if unrecovered:
         parts.append(f"{unrecovered} did not recover within the data")
     return "; ".join(parts) + "."
@@ -388,72 +523,151 @@ def _injections(doc: _Doc, report: NightReport) -> None:
     if not report.injections:
         if report.series is None:
             doc.para("No metrics given, so injections could not be measured.", color=MUTED)
-        elif not doc.ctx.windows:
+        elif not report.windows:
             doc.para("No chaos windows were given and no dip was found in the metric.", color=MUTED)
         else:
             doc.para("No chaos window overlaps the metric's time span.", color=MUTED)
         return
-    doc.para(_injection_summary(report.injections, tz), size=10.5)
+    doc.para(_injection_summary(report.injections, tz), size=10)
+    # Windows of one Schedule share their name, kind and selector: said once above the table, not in every row.
+    faults = [_fault(i) for i in report.injections]
+    shared = len(set(faults)) == 1
+    if shared and faults[0]:
+        doc.para(f"Every injection: {faults[0]}.", size=9, color=MUTED)
     pdf.ln(1)
-    doc.font(8.5)
+    doc.font(8)
     head = FontFace(emphasis="BOLD", fill_color=HEAD_BG)
-    cols = ("Start", "End", "Name", "Baseline", "Min", "Drop", "TTR", "Errors")
-    with pdf.table(col_widths=(13, 13, 38, 14, 12, 11, 17, 10), headings_style=head, line_height=5,
-                   text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")) as table:
+    cols = ["#", "Start", "End", "Fault and target", "Baseline", "Min", "Drop", "TTR", "Errors"]
+    widths = [6, 15, 15, 56, 16, 15, 13, 18, 12]
+    align = ["RIGHT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"]
+    if shared:
+        del cols[3], widths[3], align[3]
+    with pdf.table(col_widths=tuple(widths), headings_style=head, line_height=4.6, text_align=tuple(align)) as table:
         row = table.row()
         for title in cols:
             row.cell(title)
-        for inj in report.injections:
+        for number, (inj, fault) in enumerate(zip(report.injections, faults, strict=True), start=1):
             w = inj.window
             style = FontFace(color=NEW_COLOR, emphasis="BOLD") if inj.ttr_s is None and inj.baseline is not None else None
             row = table.row()
+            row.cell(str(number))
             row.cell(_local(w.start, tz))
             row.cell(_local(w.end, tz) if w.end else "open")
-            name = " ".join(x for x in (w.name, f"({w.kind})" if w.kind else "") if x)
-            row.cell(doc.text(name or "—", one_line=True))
-            row.cell(fmt_number("qps", inj.baseline))
-            row.cell(fmt_number("qps", inj.minimum))
-            row.cell(fmt_number("drop_pct", inj.drop_pct))
-            row.cell(fmt_number("ttr_s", inj.ttr_s) if inj.ttr_s is not None else "not recovered", style=style)
+            if not shared:
+                row.cell(doc.text(fault or "—"))
+            row.cell(format_metric("qps", inj.baseline))
+            row.cell(format_metric("qps", inj.minimum))
+            row.cell(format_metric("drop_pct", inj.drop_pct))
+            row.cell(format_metric("ttr_s", inj.ttr_s) if inj.ttr_s is not None else "not recovered", style=style)
             row.cell(f"{inj.errors:,}" if report.logs is not None else "—")  # no logs: unknown, not zero
 
 
-def _signatures(doc: _Doc, title: str, sigs: list[Signature], empty: str, *, new_page: bool = False) -> None:
+def _fault(inj: Injection) -> str:
+    """`PodChaos tikv-failure-nightly: pod-failure on one pod of app.kubernetes.io/component=tikv in tidb-cluster`."""
+    from sitegen.nightly.headline import target_text
+
+    w = inj.window
+    what = " ".join(x for x in (w.kind, w.name) if x)
+    how = " ".join(x for x in (w.action, "on" if w.action and w.target else "", target_text(w)) if x)
+    return ": ".join(x for x in (what, how) if x)
+
+
+def _signatures(doc: _Doc, report: NightReport) -> None:
+    """Every signature: the top N in detail, the rest in one line each. Nothing is dropped."""
     from fpdf.fonts import FontFace
 
     pdf, ctx = doc.pdf, doc.ctx
-    if new_page and sigs:
-        # A signature row carries a multi-line sample; started low on a page, the first row
-        # jumps to the next one and leaves its heading stranded.
-        pdf.add_page()
-    doc.h2(title)
-    if not sigs:
-        doc.para(empty, color=MUTED)
+    sigs = report.signatures
+    if report.logs is None:
+        doc.h2("Signatures")
+        doc.para("No logs given.", color=MUTED)
         return
+    if not sigs:
+        doc.h2("Signatures")
+        doc.para("No errors or warnings were logged in the window.", color=MUTED)
+        return
+    # A signature row carries a multi-line sample; started low on a page, the first row
+    # jumps to the next one and leaves its heading stranded.
+    pdf.add_page()
+    doc.h2("Signatures")
     shown = sigs[: ctx.top_signatures]
-    if len(sigs) > len(shown):
-        doc.para(f"The {len(shown)} most frequent of {len(sigs)} signatures.", size=9, color=MUTED)
+    rest = sigs[len(shown) :]
+    doc.para(
+        "Ranked by severity (fatal, panic or stack trace, error, warning), then NEW, then count. "
+        + (f"The first {len(shown)} of {len(sigs):,} in detail; the other {len(rest):,} follow in one line each."
+           if rest else f"All {len(sigs):,} in detail."),
+        size=8.5,
+        color=MUTED,
+    )
     head = FontFace(emphasis="BOLD", fill_color=HEAD_BG)
     new_style = FontFace(color=(255, 255, 255), fill_color=NEW_COLOR, emphasis="BOLD")
     sample_style = FontFace(family=doc.mono, size_pt=7, color=(60, 64, 70), fill_color=SAMPLE_BG)
     doc.font(8.5)
-    with pdf.table(col_widths=(13, 11, 10, 96), headings_style=head, line_height=4.6,
-                   text_align=("RIGHT", "LEFT", "CENTER", "LEFT"), repeat_headings=1) as table:
+    with pdf.table(col_widths=(5, 10, 9, 8, 98), headings_style=head, line_height=4.4,
+                   text_align=("RIGHT", "RIGHT", "LEFT", "CENTER", "LEFT"), repeat_headings=1) as table:
         row = table.row()
-        for heading in ("Count", "Level", "New", "Signature"):
+        for heading in ("#", "Count", "Kind", "New", "Signature"):
             row.cell(heading)
-        for sig in shown:
+        for number, sig in enumerate(shown, start=1):
             row = table.row()
-            # Top-aligned so count, level and NEW sit on the pattern's line.
+            # Top-aligned so count, kind and NEW sit on the pattern's line.
+            row.cell(str(number), rowspan=2, v_align="TOP")
             row.cell(f"{sig.count:,}", rowspan=2, v_align="TOP")
-            row.cell(sig.level, rowspan=2, v_align="TOP")
+            row.cell(sig.kind, rowspan=2, v_align="TOP")
             row.cell("NEW" if sig.new else "", style=new_style if sig.new else None, rowspan=2, v_align="TOP")
             sources = ", ".join(sig.sources[:4]) + (f" and {len(sig.sources) - 4} more" if len(sig.sources) > 4 else "")
-            meta = f"first {_local(sig.first_seen, ctx.tz)}, last {_local(sig.last_seen, ctx.tz)}  ·  {sources or 'unknown source'}"
+            meta = (f"first {_local(sig.first_seen, ctx.tz)}, last {_local(sig.last_seen, ctx.tz)}  ·  "
+                    f"{sources or 'unknown source'}  ·  key {sig.key}")
             row.cell(doc.text(sig.pattern, one_line=True) + "\n" + doc.text(meta, one_line=True))
             row = table.row()
             sample = doc.text(trim_sample(sig.sample))
             row.cell(sample or "(no sample)", style=sample_style)
+    if rest:
+        _other_signatures(doc, rest, first=len(shown) + 1)
+
+
+def _other_signatures(doc: _Doc, sigs: list[Signature], *, first: int) -> None:
+    """The signatures beyond the top N, one line each: rank, count, kind, NEW, key, where, message.
+
+    Drawn as plain cells rather than an fpdf2 table: every row is one line by construction, and a night of
+    thousands of signatures then costs about a millisecond a row instead of ten.
+    """
+    pdf = doc.pdf
+    doc.h2("Other signatures")
+    total = pdf.w - pdf.l_margin - pdf.r_margin
+    shares = (8, 12, 11, 8, 20, 24, 95)
+    widths = [total * share / sum(shares) for share in shares]
+    heads = ("#", "Count", "Kind", "New", "Key", "Where", "Message")
+    aligns = ("R", "R", "L", "C", "L", "L", "L")
+    line = 4.0
+
+    def header() -> None:
+        doc.font(7.5, bold=True)
+        pdf.set_fill_color(*HEAD_BG)
+        for width, head, align in zip(widths, heads, aligns, strict=True):
+            pdf.cell(width, line + 0.6, head, align=align, fill=True)
+        pdf.ln(line + 0.6)
+        pdf.set_fill_color(255, 255, 255)
+
+    pdf.set_draw_color(216, 222, 228)
+    header()
+    for number, sig in enumerate(sigs, start=first):
+        if pdf.get_y() + line > pdf.page_break_trigger:
+            pdf.add_page()
+            header()
+        doc.font(7.5)
+        cells = [str(number), f"{sig.count:,}", sig.kind, "NEW" if sig.new else "", None,
+                 _fit(doc, sig.component or "—", widths[5] - 2), _fit(doc, _message(sig), widths[6] - 2)]
+        for width, text, align in zip(widths, cells, aligns, strict=True):
+            if text is None:  # the key, in the mono face
+                doc.font(7, mono=True)
+                pdf.cell(width, line, sig.key, align=align, border="B")
+                doc.font(7.5)
+            else:
+                pdf.set_text_color(*(NEW_COLOR if text == "NEW" else INK))
+                pdf.cell(width, line, text, align=align, border="B")
+        pdf.set_text_color(*INK)
+        pdf.ln(line)
 
 
 def _appendix(doc: _Doc, report: NightReport) -> None:
@@ -467,8 +681,8 @@ def _appendix(doc: _Doc, report: NightReport) -> None:
         f"times in this report are in {ctx.tz}.",
         size=9.5,
     )
-    for what, description in ctx.sources:
-        doc.para(f"{what}: {description}", size=9.5)
+    for source in report.sources:
+        doc.para(f"{source.what}: {source.description}", size=9.5)
     digest = report.logs
     if digest is None:
         doc.para("Logs: no logs given.", size=9.5, color=MUTED)
@@ -497,8 +711,8 @@ def _appendix(doc: _Doc, report: NightReport) -> None:
                         extra.append(f"{stats.truncated_lines:,} over-long line(s) truncated")
                     extra += stats.problems[:5]
                     row.cell(doc.text("; ".join(extra), one_line=True))
-    if ctx.windows:
-        doc.para(f"Chaos windows: {len(ctx.windows)}.", size=9.5)
+    if report.windows:
+        doc.para(f"Chaos windows: {len(report.windows)}.", size=9.5)
     if report.notes:
         doc.para("Notes: " + " ".join(n.rstrip(".") + "." for n in report.notes), size=9.5, color=MUTED)
     doc.para(f"Written by {ctx.generator}.", size=8, color=MUTED)
@@ -517,17 +731,10 @@ def render_pdf(report: NightReport, ctx: PdfContext, fonts: Fonts, summary_json:
     pdf.set_lang("en")
 
     _page_one(doc, report)
-    _chart_page(doc, report)
-    digest = report.logs
-    if digest is None:
-        doc.h2("Error signatures")
-        doc.para("No logs given.", color=MUTED)
-    else:
-        # Fatal ones first, however rare: a single panic matters more than a thousand timeouts.
-        errors = sorted((s for s in digest.signatures if s.level in ("fatal", "error")), key=lambda s: (s.level != "fatal", -s.count))
-        warnings = [s for s in digest.signatures if s.level == "warn"]
-        _signatures(doc, "Error signatures", errors, "No errors were logged in the window.", new_page=True)
-        _signatures(doc, "Warning signatures", warnings, "No warnings were logged in the window.")
+    doc.pdf.add_page()
+    _injections(doc, report)
+    _rules_table(doc, report)
+    _signatures(doc, report)
     _appendix(doc, report)
 
     pdf.embed_file(

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 LEVELS = ("fatal", "error", "warn")  # the levels a report counts, most severe first
+# Severity classes a signature is ranked by: a panic or stack trace at any level outranks every plain error.
+SEVERITY = {"fatal": 0, "panic": 1, "error": 2, "warn": 3}
 
 
 @dataclass(slots=True)
@@ -39,6 +41,37 @@ class Signature:
     sources: list[str]
     sample: str  # one full original entry
     new: bool = False
+    panic: bool = False  # a panic or a crash stack trace (Go, Rust, Java, Python), whatever its level
+    message: str = ""  # the message of the first occurrence, as logged
+    origin: str = ""  # the source of the first occurrence (the sample's)
+
+    @property
+    def component(self) -> str:
+        """Where it was first logged, as a reader names it: the pod of `POD/CONTAINER.log`, else the file's stem."""
+        parts = [p for p in self.origin.replace("\\", "/").split("/") if p]
+        if not parts:
+            return ""
+        if len(parts) >= 2:
+            return parts[-2]
+        name = parts[-1]
+        for suffix in (".gz", ".log", ".txt", ".previous"):
+            name = name.removesuffix(suffix)
+        return name or parts[-1]
+
+    @property
+    def kind(self) -> str:
+        """The severity class in words: panic, fatal, error or warn."""
+        return "panic" if self.panic else self.level
+
+    @property
+    def severity(self) -> int:
+        """0 fatal, 1 panic or stack trace, 2 error, 3 warning: what the report ranks by first."""
+        return 0 if self.level == "fatal" else SEVERITY.get(self.kind, len(SEVERITY))
+
+    def rank(self) -> tuple[int, bool, int, float, str]:
+        """Severity first, then NEW, then count; ties by first appearance, then key (stable)."""
+        first = self.first_seen.timestamp() if self.first_seen is not None else 0.0
+        return (self.severity, not self.new, -self.count, first, self.key)
 
 
 @dataclass(slots=True)
@@ -61,7 +94,7 @@ class LogDigest:
     until: dt.datetime
     inputs: list[InputStats]
     counts: dict[str, int]  # fatal / error / warn inside the window
-    signatures: list[Signature]  # most frequent first
+    signatures: list[Signature]  # ranked: Signature.rank()
     outside_window: int = 0
     # (epoch seconds, level) of every fatal/error entry in the window, for per-injection counts.
     # The log reader gives whole seconds (a night of millions of errors then stays small in memory).
@@ -88,6 +121,8 @@ class ChaosWindow:
     name: str = ""
     kind: str = ""  # PodChaos, NetworkChaos, ... or "detected" for dips found in the metric
     source: str = ""
+    action: str = ""  # pod-kill, pod-failure, partition, ... when the chaos source says
+    target: str = ""  # what was hit: "ns/pod" names, or a selector ("app=tikv in ns"), when the source says
 
 
 @dataclass(slots=True)
@@ -121,6 +156,14 @@ class Verdict:
         return [r for r in self.results if r.fired]
 
 
+@dataclass(frozen=True, slots=True)
+class InputSource:
+    """Where one kind of input came from, for the appendix: named relative to the night's inputs, never a temp path."""
+
+    what: str  # Logs, Metrics, Chaos, Previous night
+    description: str
+
+
 @dataclass(slots=True)
 class NightReport:
     """All a night's findings, ready to be written as a PDF and a summary.json."""
@@ -135,3 +178,10 @@ class NightReport:
     series: Series | None
     injections: list[Injection]
     notes: list[str] = field(default_factory=list)  # "no logs given", "no metrics given", problems met
+    windows: list[ChaosWindow] = field(default_factory=list)  # every chaos window in the night, by start
+    sources: list[InputSource] = field(default_factory=list)
+
+    @property
+    def signatures(self) -> list[Signature]:
+        """Every signature of the night, ranked; empty without logs."""
+        return self.logs.signatures if self.logs is not None else []

@@ -21,12 +21,12 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.errors import ReportError, UsageError
 from sitegen.model import report_name
-from sitegen.nightly.records import ChaosWindow, Injection, LogDigest, NightReport, Series, Verdict
+from sitegen.nightly.records import ChaosWindow, Injection, InputSource, LogDigest, NightReport, Series
 from sitegen.nightly.window import NightWindow, night_window, parse_night, parse_time
 
 log = logging.getLogger(__name__)
 
-_SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z: `$` lets a final newline through
 NEUTRAL_COLOR = "#6e7781"
 PROMETHEUS_STEP_S = 15.0
 
@@ -107,7 +107,8 @@ def _check(config: Config, request: ReportRequest) -> _Plan:
     chaos_path = Path(request.chaos) if request.chaos else None
     for flag, path in (("--metrics", metrics_path), ("--chaos", chaos_path)):
         if path is not None and not path.is_file():
-            raise UsageError(f"{flag} {path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+            what = "is a folder, not a file" if path.is_dir() else "is not a regular file" if path.exists() else "no such file"
+            raise UsageError(f"{flag} {path}: {what}")
     metrics_start = parse_time(request.metrics_start, window.tz, flag="--metrics-start") if request.metrics_start else None
 
     reports = config.path("reports")
@@ -144,13 +145,62 @@ def _span(series: Series, tz: Any) -> str:
     return f"{len(series.points):,} points, {a} → {b}"
 
 
-def _load_series(plan: _Plan, request: ReportRequest, notes: list[str], sources: list[tuple[str, str]]) -> Series | None:
+def shown_path(path: Path, root: Path | None) -> str:
+    """A path as the report shows it: relative to the night's inputs folder, else its name; never this machine's folders."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def inputs_root(plan: _Plan) -> Path | None:
+    """The folder all of the night's input files share (`examples/night-2021-07-09`), resolved; None when there are none."""
+    paths = [Path(p) for p in plan.logs if p != "-" and Path(p).exists()]
+    paths += [p for p in (plan.metrics_path, plan.chaos_path) if p is not None]
+    folders = [str(p.resolve() if p.is_dir() else p.resolve().parent) for p in paths]
+    return Path(os.path.commonpath(folders)) if folders else None
+
+
+@dataclass(slots=True)
+class _Stage:
+    """What one input stage returns beside its value: where the input came from, and what the reader should know."""
+
+    sources: list[InputSource] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_logs(plan: _Plan) -> tuple[LogDigest | None, bool, _Stage]:
+    """The night's log digest (None without logs) and whether last night's report was there to mark NEW against."""
+    from sitegen.nightly.logs import digest_logs
+    from sitegen.nightly.summary import previous_keys
+
+    stage = _Stage()
+    if not plan.logs:
+        stage.notes.append("no logs given")
+        return None, False, stage
     window = plan.window
+    # Named relative to the reports folder: the note ends up in summary.json, which should not depend on the machine.
+    shown = f"suite folder {plan.suite}/" if plan.suite else "the reports folder"
+    keys, where = previous_keys(plan.folder, window.night, shown_as=shown)
+    stage.sources.append(InputSource("Previous night", where))
+    if keys is None:
+        stage.notes.append(where)
+    digest = digest_logs(plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys)
+    return digest, keys is not None, stage
+
+
+def _load_series(plan: _Plan, request: ReportRequest, root: Path | None) -> tuple[Series | None, _Stage]:
+    window = plan.window
+    stage = _Stage()
     if plan.metrics_path is not None:
         from sitegen.nightly.metrics import load_metrics
 
         full = load_metrics(plan.metrics_path, start=plan.metrics_start, tz=window.tz)
-        sources.append(("Metrics", f"{plan.metrics_path} ({full.name or 'qps'}; {_span(full, window.tz)})"))
+        name = shown_path(plan.metrics_path, root)
+        full.source = full.source.replace(str(plan.metrics_path), name)  # a query_range file is named by its full path
+        stage.sources.append(InputSource("Metrics", f"{name} ({full.name or 'qps'}; {_span(full, window.tz)})"))
     elif request.prometheus:
         from sitegen.nightly.prometheus import query_prometheus
 
@@ -160,41 +210,43 @@ def _load_series(plan: _Plan, request: ReportRequest, notes: list[str], sources:
             )
         except ReportError as exc:
             # The server being down must not cost the night its report: say so in it instead.
-            notes.append(f"metrics unavailable: {exc}")
-            sources.append(("Metrics", f"Prometheus {request.prometheus}, query {request.query!r}: failed ({exc})"))
-            return None
+            stage.notes.append(f"metrics unavailable: {exc}")
+            stage.sources.append(InputSource("Metrics", f"Prometheus {request.prometheus}, query {request.query!r}: failed ({exc})"))
+            return None, stage
         full.source = full.source or f"Prometheus {request.prometheus}"
-        sources.append(("Metrics", f"Prometheus {request.prometheus}, query {request.query!r} ({_span(full, window.tz)})"))
+        described = f"Prometheus {request.prometheus}, query {request.query!r} ({_span(full, window.tz)})"
+        stage.sources.append(InputSource("Metrics", described))
     else:
-        notes.append("no metrics given")
-        return None
+        stage.notes.append("no metrics given")
+        return None, stage
     clipped = _clip(full, window)
     if not clipped.points:
-        notes.append(f"the metrics have no points inside the night's window ({_span(full, window.tz)})")
+        stage.notes.append(f"the metrics have no points inside the night's window ({_span(full, window.tz)})")
     elif len(clipped.points) < len(full.points):
-        notes.append(f"{len(full.points) - len(clipped.points):,} metric points outside the night's window were left out")
-    return clipped
+        stage.notes.append(f"{len(full.points) - len(clipped.points):,} metric points outside the night's window were left out")
+    return clipped, stage
 
 
 def _load_windows(
-    plan: _Plan, series: Series | None, notes: list[str], sources: list[tuple[str, str]], *, baseline_minutes: float
-) -> list[ChaosWindow]:
+    plan: _Plan, series: Series | None, root: Path | None, *, baseline_minutes: float
+) -> tuple[list[ChaosWindow], _Stage]:
     window = plan.window
+    stage = _Stage()
     if plan.chaos_path is not None:
         from sitegen.nightly.chaos import load_chaos
 
         windows = load_chaos(plan.chaos_path, since=window.since, until=window.until, tz=window.tz)
-        sources.append(("Chaos", f"{plan.chaos_path} ({len(windows)} window(s) in the night)"))
-        return windows
+        stage.sources.append(InputSource("Chaos", f"{shown_path(plan.chaos_path, root)} ({len(windows)} window(s) in the night)"))
+        return windows, stage
     if series is not None and series.points:
         from sitegen.nightly.chaos import detect_dips
 
         windows = detect_dips(series, baseline_minutes=baseline_minutes)
-        sources.append(("Chaos", f"no chaos schedule given; {len(windows)} dip(s) detected in the metric"))
-        notes.append("no chaos schedule given: injections are dips detected in the metric")
-        return windows
-    sources.append(("Chaos", "no chaos schedule given"))
-    return []
+        stage.sources.append(InputSource("Chaos", f"no chaos schedule given; {len(windows)} dip(s) detected in the metric"))
+        stage.notes.append("no chaos schedule given: injections are dips detected in the metric")
+        return windows, stage
+    stage.sources.append(InputSource("Chaos", "no chaos schedule given"))
+    return [], stage
 
 
 def log_metrics(digest: LogDigest | None) -> dict[str, float]:
@@ -209,38 +261,6 @@ def log_metrics(digest: LogDigest | None) -> dict[str, float]:
         "signatures": len(serious),
         "new_signatures": sum(1 for s in serious if s.new),
     }
-
-
-def _headline(status: str, verdict: Verdict, metrics: dict[str, float], notes: list[str], has_logs: bool, has_series: bool) -> str:
-    """One sentence for the card and /Subject."""
-    from sitegen.nightly.pdf import fmt_number
-
-    fired = verdict.fired
-    if fired:
-        what = ", ".join(f"{r.rule} ({fmt_number(r.metric, r.value)})" for r in fired[:3])
-        more = f" and {len(fired) - 3} more" if len(fired) > 3 else ""
-        parts = [f"{status.capitalize()}: {len(fired)} rule(s) fired: {what}{more}"]
-    else:
-        parts = [f"{status.capitalize()}: no rule fired"]
-    if has_logs:
-        parts.append(
-            f"{fmt_number('errors', metrics.get('errors'))} errors, {fmt_number('fatal', metrics.get('fatal'))} fatal, "
-            f"{fmt_number('new', metrics.get('new_signatures'))} new signature(s)"
-        )
-    else:
-        parts.append("no logs given")
-    if has_series and "injections" in metrics:
-        injections = int(metrics["injections"])
-        if injections:
-            parts.append(
-                f"worst drop {fmt_number('max_drop_pct', metrics.get('max_drop_pct'))} and worst recovery "
-                f"{fmt_number('worst_ttr_s', metrics.get('worst_ttr_s'))} over {injections} injection(s)"
-            )
-        else:
-            parts.append("no injections measured")
-    elif not has_series:
-        parts.append("metrics unavailable" if any(n.startswith("metrics unavailable") for n in notes) else "no metrics given")
-    return "; ".join(parts) + "."
 
 
 def _status_look(config: Config, status: str) -> tuple[str, str]:
@@ -291,39 +311,23 @@ def write_report(folder: Path, night: dt.date, status: str, data: bytes) -> tupl
 # --- the pipeline -------------------------------------------------------------------------
 
 
-def build_night(config: Config, request: ReportRequest, plan: _Plan | None = None) -> tuple[NightReport, dict[str, Any], _Plan]:
-    """Everything but the PDF: read the inputs, analyse, judge. Returns the report, PDF context bits, and the plan."""
-    from sitegen.nightly.analyze import analyze_injections
+def build_night(config: Config, request: ReportRequest, plan: _Plan | None = None) -> NightReport:
+    """Everything but the PDF: read the inputs, analyse, judge, say it in one sentence. Each stage returns its values."""
+    from sitegen.nightly.analyze import analyze_injections, night_metrics
+    from sitegen.nightly.headline import Night, write_headline
     from sitegen.nightly.rules import evaluate
-    from sitegen.nightly.summary import previous_keys
 
     plan = plan or _check(config, request)
     rc = config.report
     window = plan.window
-    notes: list[str] = []
-    sources: list[tuple[str, str]] = []
+    root = inputs_root(plan)
 
-    digest: LogDigest | None = None
-    if plan.logs:
-        # Named relative to the reports folder: the note ends up in summary.json, which should not depend on the machine.
-        shown = f"suite folder {plan.suite}/" if plan.suite else "the reports folder"
-        keys, where = previous_keys(plan.folder, window.night, shown_as=shown)
-        sources.append(("Previous night", where))
-        from sitegen.nightly.logs import digest_logs
-
-        with _stage("logs"):
-            digest = digest_logs(
-                plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys
-            )
-        if keys is None:
-            notes.append(where)
-    else:
-        notes.append("no logs given")
-
+    with _stage("logs"):
+        digest, compared, logs_stage = _read_logs(plan)
     with _stage("metrics"):
-        series = _load_series(plan, request, notes, sources)
+        series, metrics_stage = _load_series(plan, request, root)
     with _stage("chaos"):
-        windows = _load_windows(plan, series, notes, sources, baseline_minutes=rc.baseline_minutes)
+        windows, chaos_stage = _load_windows(plan, series, root, baseline_minutes=rc.baseline_minutes)
 
     injections: list[Injection] = []
     if series is not None and series.points and windows:
@@ -337,17 +341,26 @@ def build_night(config: Config, request: ReportRequest, plan: _Plan | None = Non
                 recovery_hold_s=rc.recovery_hold_s,
             )
 
-    from sitegen.nightly.analyze import night_metrics
-
     metrics = {**log_metrics(digest), **night_metrics(series, injections)}
     verdict = evaluate(plan.rules, metrics, good=rc.good_status, bad=rc.bad_status)
-    status = verdict.status
-    title = f"Nightly chaos report {window.night.isoformat()}" + (f" — {plan.suite}" if plan.suite else "")
-    headline = _headline(status, verdict, metrics, notes, digest is not None, series is not None)
-    report = NightReport(
+    notes = logs_stage.notes + metrics_stage.notes + chaos_stage.notes
+    missing = next((n.split(":", 1)[0] for n in metrics_stage.notes if n.startswith(("no metrics given", "metrics unavailable"))), "")
+    headline = write_headline(
+        Night(
+            verdict=verdict,
+            metrics=metrics,
+            signatures=digest.signatures if digest is not None else [],
+            injections=injections,
+            tz=window.tz,
+            has_logs=digest is not None,
+            compared=compared,
+            metrics_missing=missing,
+        )
+    )
+    return NightReport(
         night=window.night,
         suite=plan.suite,
-        title=title,
+        title=f"Nightly chaos report {window.night.isoformat()}" + (f" — {plan.suite}" if plan.suite else ""),
         headline=headline,
         verdict=verdict,
         metrics=metrics,
@@ -355,8 +368,9 @@ def build_night(config: Config, request: ReportRequest, plan: _Plan | None = Non
         series=series,
         injections=injections,
         notes=notes,
+        windows=windows,
+        sources=logs_stage.sources + metrics_stage.sources + chaos_stage.sources,
     )
-    return report, {"windows": windows, "sources": sources}, plan
 
 
 def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
@@ -370,7 +384,7 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
     plan = _check(config, request)
     # A missing font is found before any log is read.
     fonts = fonts_from_config(config.report)
-    report, bits, plan = build_night(config, request, plan)
+    report = build_night(config, request, plan)
     window = plan.window
     rc = config.report
 
@@ -378,7 +392,7 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
     if report.series is not None and report.series.points:
         with _stage("chart"):
             chart_svg = render_svg(
-                ChartData(series=report.series, windows=bits["windows"], injections=report.injections, tz=window.tz),
+                ChartData(series=report.series, windows=report.windows, injections=report.injections, tz=window.tz),
                 max_points=rc.chart_points,
             )
     label, color = _status_look(config, report.verdict.status)
@@ -390,8 +404,6 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
         until=window.until,
         created=window.night_end,
         chart_svg=chart_svg,
-        windows=bits["windows"],
-        sources=bits["sources"],
         top_signatures=rc.top_signatures,
         generator=f"sitegen {__version__}",
     )

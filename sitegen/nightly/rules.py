@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sitegen import limits
 from sitegen.errors import ConfigError
 from sitegen.nightly.records import RuleResult, Verdict
 
@@ -87,16 +88,9 @@ def parse_rules(rules: Any, *, key: str = "rules", source: str = "config") -> li
 
 def load_rules(path: Path) -> list[Rule]:
     """Rules from a YAML file holding either a list or a mapping with a `rules:` list."""
-    import yaml
+    from sitegen.config import read_yaml_file
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"rules file not found: {path}"], str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot read rules file: {exc}"], str(path)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {str(exc).splitlines()[0]}"], str(path)) from None
+    data = read_yaml_file(Path(path), "rules", limit=limits.CONFIG_BYTES)  # bounded: size, depth, aliases
     if isinstance(data, dict):
         unknown = sorted(set(map(str, data)) - {"rules"})
         if unknown:

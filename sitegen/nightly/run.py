@@ -1,5 +1,8 @@
 """`sitegen nightly`: collect the night's pod logs, write its report, then rebuild the site, under a lock.
 
+When `sitegen collect --follow` kept the night (its manifest says so), its instance files are the
+logs, each read once, and nothing is collected; otherwise it collects once, as the night ends.
+
 The site build is passed in as a callback: the nightly wing must not import the site builder.
 Whatever stops a run is written to the nightly log file and raised again; the CLI picks the exit code.
 """
@@ -19,6 +22,7 @@ from typing import IO
 
 from sitegen.config import Config
 from sitegen.errors import BuildError, LockHeldError, NoClusterError, SitegenError, UsageError, os_error_message
+from sitegen.nightly.manifest import MANIFEST_NAME, FollowedNight, read_followed
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ Build = Callable[[], object]
 
 @dataclass(frozen=True)
 class NightlyResult:
-    """One finished night: the report written, and whether some pods' logs could not be collected."""
+    """One finished night: the report written, and whether some pods' logs are missing from it."""
 
     night: dt.date
     report: Path
@@ -128,11 +132,38 @@ def _collect(config: Config, logs_dir: Path) -> bool:
     return result.partial
 
 
+def _use_followed(followed: FollowedNight) -> str:
+    """Log what the follower kept of the night; returns why the night is partial ("" when it is not)."""
+    pods = {(i.pod, i.uid) for i in followed.instances}
+    lines = sum(i.lines for i in followed.instances)
+    log.info(
+        "nightly: using the logs `sitegen collect --follow` kept in %s: %d instance(s) of %d pod(s), %d line(s), %d gap(s)",
+        followed.folder, len(followed.instances), len(pods), lines, len(followed.gaps),
+    )
+    for gap in followed.gaps:
+        log.warning("nightly: gap: %s", gap.describe())
+    for error in followed.errors:
+        log.warning("nightly: follower: %s", error)
+    if not followed.closed:
+        log.warning(
+            "nightly: the follower has not closed night %s (last update %s): its last lines may be missing",
+            followed.night, followed.updated or "unknown",
+        )
+    if followed.gaps or followed.errors:
+        return "the followed logs have gaps or errors (see manifest.json)"
+    if not followed.closed:
+        return "the follower had not closed the night"
+    return ""
+
+
 def _log_inputs(logs_dir: Path) -> list[str]:
-    """The collected container logs (not the manifest) as a glob the report reads."""
-    if any(logs_dir.glob("*/*.log")):
-        return [str(logs_dir / "*" / "*.log")]
-    return []
+    """The collected container logs as a glob, and files put beside them (a logcli or Elasticsearch export)."""
+    inputs = [str(logs_dir / "*" / "*.log")] if any(logs_dir.glob("*/*.log")) else []
+    if logs_dir.is_dir():
+        inputs += sorted(
+            str(p) for p in logs_dir.iterdir() if p.is_file() and p.name != MANIFEST_NAME and not p.name.startswith(".")
+        )
+    return inputs
 
 
 def run_nightly(
@@ -157,19 +188,25 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
     logs_dir = config.path("nightly.logs_dir") / night.isoformat()
     log.info("nightly: night %s, suite %s, logs in %s", night, suite or config.report.suite or "(none)", logs_dir)
 
-    partial = False
-    if nightly.namespace:
-        try:
-            partial = _collect(config, logs_dir)
-        except NoClusterError:
-            log.error("nightly: no report written for %s: the cluster could not be reached", night)
-            raise
+    partial = ""
+    followed = read_followed(logs_dir)
+    if followed is not None:
+        partial = _use_followed(followed)
+        logs = [str(path) for path in followed.files()]
     else:
-        log.info("nightly: nightly.namespace is empty; not collecting, using the logs already in %s", logs_dir)
+        if nightly.namespace:
+            try:
+                partial = "some pods' logs could not be collected" if _collect(config, logs_dir) else ""
+            except NoClusterError:
+                log.error("nightly: no report written for %s: the cluster could not be reached", night)
+                raise
+        else:
+            log.info("nightly: nightly.namespace is empty; not collecting, using the logs already in %s", logs_dir)
+        logs = _log_inputs(logs_dir)
 
     request = ReportRequest(
         night=night.isoformat(),
-        logs=_log_inputs(logs_dir),
+        logs=logs,
         metrics=_input_path(config, nightly.metrics, night),
         prometheus=nightly.prometheus or None,
         query=nightly.query or None,
@@ -198,7 +235,7 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
 
     took = time.monotonic() - started
     if partial:
-        log.info("nightly: done in %.1f s, partial: some pods' logs could not be collected", took)
+        log.info("nightly: done in %.1f s, partial: %s", took, partial)
     else:
         log.info("nightly: done in %.1f s", took)
-    return NightlyResult(night, outcome.path, partial)
+    return NightlyResult(night, outcome.path, bool(partial))

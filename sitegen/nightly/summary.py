@@ -9,13 +9,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sitegen.model import SUMMARY_ATTACHMENT, Summary, parse_report_name
-from sitegen.nightly.records import Injection, NightReport
+from sitegen.model import MAX_SIGNATURE_TEXT, MAX_SUMMARY_SIGNATURES, SUMMARY_ATTACHMENT, SignatureSummary, Summary, parse_report_name
+from sitegen.nightly.records import Injection, NightReport, Signature
 
 log = logging.getLogger(__name__)
 
-MAX_SIGNATURES = 5000  # enough to mark NEW next night; bounds the attachment on a pathological night
-MAX_PATTERN = 300
+MAX_MESSAGE = 200
 
 
 def _number(value: Any) -> float | int | None:
@@ -51,8 +50,29 @@ def _injection(inj: Injection, with_logs: bool) -> dict[str, Any]:
     }
 
 
+def signature_summary(sig: Signature) -> SignatureSummary:
+    """A signature as summary.json carries it (model.SignatureSummary)."""
+    from sitegen.nightly.headline import cut
+
+    return SignatureSummary(
+        key=sig.key,
+        level=sig.level,
+        count=sig.count,
+        new=sig.new,
+        kind=sig.kind,
+        component=sig.component,
+        message=cut((sig.message or sig.pattern).strip().split("\n", 1)[0], MAX_MESSAGE),
+        pattern=sig.pattern[:MAX_SIGNATURE_TEXT],
+        first_seen=_time(sig.first_seen),
+        last_seen=_time(sig.last_seen),
+    )
+
+
 def build_summary(report: NightReport) -> dict[str, Any]:
-    """The summary.json object (schema 1) for a night; it parses with model.Summary.from_json_obj."""
+    """The summary.json object (schema 1) for a night; it parses with model.Summary.from_json_obj.
+
+    Signatures are listed in rank order and at most MAX_SUMMARY_SIGNATURES of them (the PDF lists all).
+    """
     metrics = {k: n for k, v in sorted(report.metrics.items()) if (n := _number(v)) is not None}
     summary = Summary(
         date=report.night.isoformat(),
@@ -61,6 +81,7 @@ def build_summary(report: NightReport) -> dict[str, Any]:
         headline=report.headline,
         suite=report.suite or None,
         metrics=metrics,
+        signatures=tuple(signature_summary(s) for s in report.signatures[:MAX_SUMMARY_SIGNATURES]),
     )
     obj = summary.to_json_obj()
     obj["rules_fired"] = [
@@ -68,17 +89,6 @@ def build_summary(report: NightReport) -> dict[str, Any]:
     ]
     obj["rules"] = [
         {"rule": r.rule, "metric": r.metric, "value": _number(r.value), "fired": r.fired} for r in report.verdict.results
-    ]
-    sigs = report.logs.signatures if report.logs is not None else []
-    obj["signatures"] = [
-        {
-            "key": s.key,
-            "level": s.level,
-            "pattern": s.pattern[:MAX_PATTERN],
-            "count": s.count,
-            "new": s.new,
-        }
-        for s in sigs[:MAX_SIGNATURES]
     ]
     obj["injections"] = [_injection(i, report.logs is not None) for i in report.injections]
     obj["notes"] = list(report.notes)
@@ -134,8 +144,7 @@ def previous_keys(folder: Path, night: dt.date, *, shown_as: str | None = None) 
     summary = read_attachment(path)
     if summary is None:
         return None, f"the previous night's report {path.name} has no readable summary.json, so no signature is marked NEW"
-    sigs = summary.extra.get("signatures")
-    if not isinstance(sigs, list):
+    if summary.signatures is None:
         return None, f"the previous night's report {path.name} lists no signatures, so no signature is marked NEW"
-    keys = {s["key"] for s in sigs if isinstance(s, dict) and isinstance(s.get("key"), str)}
+    keys = {s.key for s in summary.signatures}
     return keys, f"NEW compares with {path.name} ({len(keys)} signature(s))"

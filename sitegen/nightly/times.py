@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sitegen import limits
+
 _GO_DURATION = re.compile(r"([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -31,7 +33,17 @@ def parse_time(text: str, tz: dt.tzinfo) -> dt.datetime:
             raise ValueError(f"{text!r} is out of range for epoch seconds, milliseconds or microseconds")
         return when
     when = dt.datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=tz)
+    return in_range(when if when.tzinfo else when.replace(tzinfo=tz))
+
+
+def in_range(when: dt.datetime) -> dt.datetime:
+    """`when` if its year is one sitegen works with (limits.FIRST_YEAR to LAST_YEAR), else ValueError.
+
+    Year 1 or 9999 is valid ISO, but a night or window there makes date arithmetic overflow.
+    """
+    if not limits.FIRST_YEAR <= when.year <= limits.LAST_YEAR:
+        raise ValueError(f"{when.isoformat()} is outside the years {limits.FIRST_YEAR}-{limits.LAST_YEAR}")
+    return when
 
 
 def go_duration(text: str | int | float) -> float:

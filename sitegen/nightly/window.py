@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sitegen import limits
 from sitegen.errors import UsageError
 from sitegen.nightly import times
 
@@ -32,9 +33,13 @@ def parse_night(text: str) -> dt.date:
     try:
         if len(text) != 10:
             raise ValueError
-        return dt.date.fromisoformat(text)
+        night = dt.date.fromisoformat(text)
     except (ValueError, TypeError):
         raise UsageError(f"--night {text!r}: expected a date as YYYY-MM-DD, for example 2021-07-09") from None
+    if not limits.FIRST_YEAR <= night.year <= limits.LAST_YEAR:
+        # The night before 0001-01-01 does not exist, and epoch times stop well before 9999.
+        raise UsageError(f"--night {text!r}: the night must lie in the years {limits.FIRST_YEAR}-{limits.LAST_YEAR}")
+    return night
 
 
 def parse_time(text: str, tz: ZoneInfo, *, flag: str = "TIME") -> dt.datetime:
@@ -44,8 +49,8 @@ def parse_time(text: str, tz: ZoneInfo, *, flag: str = "TIME") -> dt.datetime:
         if _NUMBER.fullmatch(raw):
             # times.parse_time reads a bare number as epoch seconds; the CLI flags take ISO only, and of
             # all-digit text just the basic-format date (20210709) is ISO.
-            return dt.datetime.fromisoformat(raw).replace(tzinfo=tz)
-        return times.parse_time(raw, tz)
+            return times.in_range(dt.datetime.fromisoformat(raw).replace(tzinfo=tz))
+        return times.in_range(times.parse_time(raw, tz))
     except ValueError:
         raise UsageError(
             f"{flag} {text!r}: expected an ISO 8601 time such as 2021-07-09T06:00 or 2021-07-09T06:00:00+08:00"
@@ -76,6 +81,11 @@ def night_window(
         end = parse_time(until, zone, flag="--until")
     if start >= end:
         raise UsageError(f"the time window is empty: --since {start.isoformat()} is not before --until {end.isoformat()}")
+    if end - start > dt.timedelta(days=limits.WINDOW_DAYS):
+        raise UsageError(
+            f"the time window {start.isoformat()} to {end.isoformat()} is longer than the limit of "
+            f"{limits.WINDOW_DAYS} days for one night's report (see docs/limits.md)"
+        )
     return NightWindow(night=night, since=start, until=end, tz=zone, night_end=default_end)
 
 

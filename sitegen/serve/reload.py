@@ -7,6 +7,8 @@ was served from (`?since=N`), so a build finishing between page load and connect
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import secrets
@@ -180,9 +182,16 @@ def reload_script(build: int, server_id: str) -> bytes:
     return (_SCRIPT % {"build": build, "server": server_id, "events": EVENTS_PATH}).encode()
 
 
+# The pages' Content-Security-Policy forbids inline scripts; the injected one is allowed by its hash.
+_CSP_SCRIPT_SRC = re.compile(rb'(<meta\s+http-equiv="Content-Security-Policy"\s+content="[^"]*?\bscript-src\b)', re.IGNORECASE)
+
+
 def inject(html: bytes, build: int, server_id: str) -> bytes:
-    """Insert the reload script before the last </body>, or append it when there is none."""
+    """Insert the reload script before the last </body> (or append it), and allow it in the page's CSP."""
     script = reload_script(build, server_id)
+    code = script[script.index(b">") + 1 : script.rindex(b"</script>")]
+    digest = base64.b64encode(hashlib.sha256(code).digest())
+    html = _CSP_SCRIPT_SRC.sub(lambda m: m[1] + b" 'sha256-" + digest + b"'", html, count=1)
     matches = list(_BODY_END.finditer(html))
     if not matches:
         return html + script

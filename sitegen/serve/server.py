@@ -161,12 +161,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         except IsADirectoryError:
             target = urlsplit(self.path)
-            self._redirect(target.path + "/" + (f"?{target.query}" if target.query else ""))
+            # One leading slash: `//nights/` would be a scheme-relative URL naming the host "nights".
+            self._redirect("/" + target.path.lstrip("/") + "/" + (f"?{target.query}" if target.query else ""))
             return
         except (FileNotFoundError, NotADirectoryError):
             self._error(404, "Not found", "No such page in the site (yet).")
             return
         except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                # A 300-byte path segment names no file the site can hold: not found, not a server error.
+                self._error(404, "Not found", "No such page in the site (yet).")
+                return
             log.warning("cannot read %s: %s", self.path, exc)
             self._error(500, "Cannot read file", "The file could not be read; see the server log.")
             return

@@ -279,6 +279,7 @@ def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: lis
                 extra=dict(x.extra),
                 summary_source=x.summary_source,
                 problems=tuple(problems),
+                signatures=x.signatures,
             )
         )
     return reports
@@ -335,9 +336,10 @@ def _plan(config: Config, reports: list[Report], catalog: bytes, found: list[Fou
     plan.files[NOJEKYLL] = b""  # GitHub Pages: serve the files as they are
     plan.files[MARKER] = MARKER_BYTES
     by_source = {f.source: f for f in found}
+    pdfs = layout.pdf_paths(reports)
     for report in reports:
         if report.source not in unpublished:
-            plan.copies[layout.pdf_path(report)] = by_source[report.source].path
+            plan.copies[pdfs[report.source]] = by_source[report.source].path
     plan.copies.update(pdfjs_files())
     clash = set(plan.files) & set(plan.copies)
     if clash:

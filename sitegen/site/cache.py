@@ -66,7 +66,7 @@ class ExtractCache:
             obj = json.loads(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("entries"), dict):
                 raise ValueError("not a sitegen cache")
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             reason = " ".join(str(exc).split())[:120]
             return cls(file, stamp), [f"{file}: extraction cache is damaged ({reason}); every PDF is read again"]
         if obj.get("format") != CACHE_FORMAT or obj.get("stamp") != stamp:

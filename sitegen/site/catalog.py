@@ -18,7 +18,7 @@ from sitegen.site import layout
 CATALOG_SCHEMA = 1
 
 
-def report_entry(report: Report, page: str, known_statuses: set[str], published: bool) -> dict[str, Any]:
+def report_entry(report: Report, page: str, known_statuses: set[str], published: bool, pdf: str | None = None) -> dict[str, Any]:
     """One report's object in reports.json; URLs are relative to the site root."""
     return {
         "date": report.date.isoformat(),
@@ -29,7 +29,7 @@ def report_entry(report: Report, page: str, known_statuses: set[str], published:
         "summary": report.summary,
         "summary_source": report.summary_source,
         "page_url": page,
-        "pdf_url": layout.pdf_path(report) if published else None,
+        "pdf_url": (pdf or layout.pdf_path(report)) if published else None,
         "source": report.source,
         "pages": report.pages,
         "bytes": report.bytes,
@@ -41,7 +41,7 @@ def report_entry(report: Report, page: str, known_statuses: set[str], published:
 
 def catalog_bytes(config: Config, reports: list[Report], unpublished: Collection[str] = ()) -> bytes:
     """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
-    pages = layout.page_paths(reports)
+    pages, pdfs = layout.page_paths(reports), layout.pdf_paths(reports)
     known = set(config.statuses)
     ordered = layout.newest_first(reports)
     doc = {
@@ -49,7 +49,7 @@ def catalog_bytes(config: Config, reports: list[Report], unpublished: Collection
         "title": config.title,
         "base_url": config.base_url,
         "count": len(ordered),
-        "reports": [report_entry(r, pages[r.source], known, r.source not in unpublished) for r in ordered],
+        "reports": [report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source]) for r in ordered],
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
     return (text + "\n").encode("utf-8")

@@ -20,12 +20,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sitegen.model import SUMMARY_ATTACHMENT, Summary, clean_text
+from sitegen import limits
+from sitegen.model import SUMMARY_ATTACHMENT, SignatureSummary, Summary, clean_text
 
 log = logging.getLogger(__name__)
 
 # Bump when what extract() returns for the same file changes; the cache is dropped with it.
-EXTRACTOR_VERSION = 2  # 2: text from the file goes through clean_text
+EXTRACTOR_VERSION = 4  # 2: text from the file goes through clean_text; 3: bounded summary.json and file size; 4: signatures
+# The site shows a night's worst few signatures; summary.json lists them most severe first.
+SITE_SIGNATURES = 20
 # Below this many uncached PDFs, starting worker processes costs more than it saves. Measured on
 # the 2-core box with 3-page PDFs: ~0.8-1.1 ms per PDF in one process, 0.2-0.3 s to start and feed
 # two workers, so the pool wins from a few hundred files on.
@@ -47,15 +50,18 @@ class Extracted:
     summary_status: str | None = None
     summary_suite: str | None = None
     problems: tuple[str, ...] = ()
+    signatures: tuple[SignatureSummary, ...] = ()
 
     def to_json_obj(self) -> dict[str, Any]:
         obj = asdict(self)
         obj["problems"] = list(self.problems)
+        obj["signatures"] = [s.to_json_obj() for s in self.signatures]
         return obj
 
     @classmethod
     def from_json_obj(cls, obj: dict[str, Any]) -> Extracted:
-        return cls(**{**obj, "problems": tuple(obj["problems"])})
+        signatures = tuple(s for s in map(SignatureSummary.from_json_obj, obj.get("signatures", ())) if s is not None)
+        return cls(**{**obj, "problems": tuple(obj["problems"]), "signatures": signatures})
 
 
 def unavailable(reason: str, pages: int | None = None) -> Extracted:
@@ -172,16 +178,36 @@ def _safe_summary(summary: Summary) -> Summary:
 
 def extract(path: Path, size: int, summary_length: int) -> Extracted:
     """Read one PDF; never raises for a bad file, it returns an `unavailable` result naming the reason."""
+    if size > limits.PDF_READ_BYTES:
+        # pypdf reads the whole file into memory, and a 2 GB sparse file took minutes: publish it unread.
+        return unavailable(
+            f"the file is {limits.size_text(size)}, larger than the {limits.size_text(limits.PDF_READ_BYTES)} "
+            "sitegen reads for a summary (the PDF is still published)"
+        )
     try:
         reason = _sniff(path, size)
     except OSError as exc:
         return unavailable(f"cannot read the file ({exc.strerror})")
     if reason:
         return unavailable(reason)
+    if size > limits.PDF_REPAIR_BYTES:
+        # pypdf looks for a missing end marker line by line from the end: 40 s for 250 MB of nothing.
+        try:
+            truncated = _looks_truncated(path, size)
+        except OSError as exc:
+            return unavailable(f"cannot read the file ({exc.strerror})")
+        if truncated:
+            return unavailable(
+                f"truncated PDF (no end-of-file marker); not repaired, as the file is larger than "
+                f"{limits.size_text(limits.PDF_REPAIR_BYTES)}"
+            )
     try:
         with _quiet_pypdf():
             return _extract_pdf(path, summary_length)
     except Exception as exc:  # pypdf raises many types on hostile input; any of them means "unreadable PDF"
+        aes = _needs_aes(exc)
+        if aes is not None:
+            return aes
         detail = _detail(exc)
         try:
             truncated = _looks_truncated(path, size)
@@ -192,6 +218,20 @@ def extract(path: Path, size: int, summary_length: int) -> Extracted:
         return unavailable(f"corrupt PDF: {detail}")
 
 
+def _needs_aes(exc: BaseException) -> Extracted | None:
+    """The card for an AES-encrypted PDF when pypdf lacks the optional `cryptography` package, else None.
+
+    sitegen does not ship that compiled package for this rare case: pdf.js decrypts in the browser,
+    so only the summary is lost, and the card says how to get it back.
+    """
+    if "cryptography" not in str(exc):
+        return None
+    return unavailable(
+        "encrypted PDF (AES): reading its summary needs the Python package 'cryptography' "
+        "(pip install cryptography); the PDF is still published and the viewer opens it"
+    )
+
+
 def _extract_pdf(path: Path, summary_length: int) -> Extracted:
     from pypdf import PdfReader
 
@@ -200,7 +240,7 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         try:
             opened = reader.decrypt("")  # many PDFs are "encrypted" with an empty user password
         except Exception as exc:  # e.g. an algorithm this pypdf cannot do without an optional package
-            return unavailable(f"encrypted PDF (cannot decrypt: {_detail(exc)})")
+            return _needs_aes(exc) or unavailable(f"encrypted PDF (cannot decrypt: {_detail(exc)})")
         if not opened:
             return unavailable("encrypted PDF (a password is needed to open it)")
     pages = _page_count(reader)
@@ -251,6 +291,7 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         summary_status=summary.status if summary else None,
         summary_suite=summary.suite if summary else None,
         problems=tuple(problems),
+        signatures=tuple((summary.signatures or ())[:SITE_SIGNATURES]) if summary else (),
     )
 
 
@@ -258,11 +299,14 @@ def _page_count(reader: Any) -> int:
     """The page tree's /Count: one object read, where len(reader.pages) parses every page (half the time)."""
     try:
         count = reader.trailer["/Root"].get_object()["/Pages"].get_object()["/Count"]
-        if isinstance(count, int) and count >= 0:
+        if isinstance(count, int) and 0 <= count <= limits.PAGE_COUNT:
             return int(count)
     except (KeyError, AttributeError, TypeError):
         pass
-    return len(reader.pages)
+    count = len(reader.pages)
+    if count > limits.PAGE_COUNT:
+        raise ValueError(f"the page tree claims {count} pages, more than the limit of {limits.PAGE_COUNT:,}")
+    return count
 
 
 def _extract_job(job: tuple[str, int, int]) -> dict[str, Any]:

@@ -12,7 +12,9 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import math
 import posixpath
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 
 from sitegen.config import Config
 from sitegen.errors import BuildError, UsageError
-from sitegen.model import Report
+from sitegen.model import STATUS_RE, Report, format_metric, report_name
 from sitegen.site import layout
 from sitegen.site.assets import DEFAULT_THEME
 from sitegen.site.extract import collapse
@@ -30,6 +32,14 @@ from sitegen.site.feed import FEED, absolute, feed_xml
 log = logging.getLogger(__name__)
 
 UNKNOWN_COLOR = "#6e7781"
+GENERATED_CSS = "static/generated.css"  # status colours and the suite filter, drawn from the config and the reports
+# Every page's Content-Security-Policy (a <meta>: GitHub Pages sets no headers). No inline script or
+# style anywhere, pdf.js and its worker from the site itself, nothing fetched from another origin (so
+# no viewer can be pointed at a foreign PDF), no plugins, no <base> rewriting links, no form posts.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+)
 UNAVAILABLE = "summary unavailable:"  # how extraction words a failed summary
 # Statuses shown with a check mark; other calm statuses get a plain dot (the label still says it).
 _GOOD_WORDS = frozenset({"good", "ok", "pass", "passed", "green", "success"})
@@ -52,6 +62,13 @@ class Status:
     needs_look: bool
     known: bool
     icon: str  # name of an icon in the theme's icons template: ok | alert | unknown | dot
+
+    @property
+    def css_class(self) -> str:
+        """The class that sets `--status` and `--status-text` (static/generated.css): no inline styles, for the CSP."""
+        # Status words are [a-z][a-z0-9_]* (model.STATUS_RE), so `status-WORD` is a safe class that
+        # can never be `unknown-status`.
+        return f"status-{self.word}" if self.known else "unknown-status"
 
 
 def theme_folders(config: Config) -> list[Path]:
@@ -97,7 +114,7 @@ def make_environment(config: Config) -> Any:
     env.filters["filesize"] = format_size
     env.filters["clip"] = lambda text, limit: collapse(str(text), limit)
     env.filters["metric_name"] = metric_name
-    env.filters["card_metrics"] = card_metrics
+    env.filters["metric"] = lambda value, key: format_metric(key, value)
     return env
 
 
@@ -107,33 +124,175 @@ def nice_date(day: dt.date) -> str:
 
 
 def format_number(value: float) -> str:
-    """A metric as a person reads it: 3, 12.5, 1,204 (no float noise)."""
-    if isinstance(value, bool):
-        return str(value)
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A plain number the one way both wings show numbers (model.format_metric): 1,204 · 4,033 · 0.25."""
+    return format_metric("", value)
 
 
+# Metric-name suffixes that are units: model.format_metric moves the unit from the name to the value ("110 s").
+_UNIT_SUFFIXES = ("_pct", "_ms", "_s")
+# What the report wing's metrics mean, in words a reader knows (docs/rules.md); others are derived from the key.
+_METRIC_LABELS = {
+    "new_signatures": "new signatures",
+    "min_qps": "min QPS",
+    "max_drop_pct": "worst drop",
+    "worst_ttr_s": "worst recovery",
+    "unrecovered": "not recovered",
+}
+
+
+@functools.lru_cache(maxsize=4096)
 def metric_name(key: str) -> str:
-    """`max_drop_pct` -> 'max drop %', `worst_ttr_s` -> 'worst ttr (s)': unit suffixes read as units."""
+    """`max_drop_pct` -> 'worst drop', `p99_ms` -> 'p99': the words for a metric; its unit goes with the value."""
     key = str(key)
-    for suffix, unit in (("_pct", " %"), ("_s", " (s)"), ("_ms", " (ms)")):
+    if key in _METRIC_LABELS:
+        return _METRIC_LABELS[key]
+    for suffix in _UNIT_SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)].replace("_", " ") + unit
+            key = key[: -len(suffix)]
+            break
     return key.replace("_", " ")
 
+
+# Nights repeat the same few values (0 fatal, 8 injections): format each (key, value) once per process.
+_shown = functools.lru_cache(maxsize=65536)(format_metric)
 
 # The numbers a chaos engineer looks at first; any other metric follows in name order.
 CARD_METRICS = ("fatal", "errors", "warnings", "new_signatures", "min_qps", "max_drop_pct", "worst_ttr_s")
 CARD_METRICS_SHOWN = 8
 
 
-def card_metrics(metrics: dict[str, float]) -> list[tuple[str, float]]:
-    """The metrics a card shows: the key ones in a fixed order, then the rest, at most CARD_METRICS_SHOWN."""
-    first = [(key, metrics[key]) for key in CARD_METRICS if key in metrics]
-    rest = sorted((key, value) for key, value in metrics.items() if key not in CARD_METRICS)
-    return (first + rest)[:CARD_METRICS_SHOWN]
+@dataclass(frozen=True)
+class Chip:
+    """One metric as a card or a night page shows it; `fired` names the rule it broke ("" when none)."""
+
+    key: str
+    label: str
+    value: str
+    fired: str = ""
+
+
+def card_metrics(metrics: dict[str, float], fired: tuple[FiredRule, ...] = (), limit: int | None = CARD_METRICS_SHOWN) -> list[Chip]:
+    """The metrics to show: those of fired rules first, then the key ones in a fixed order, then the rest."""
+    rules: dict[str, list[str]] = {}
+    for rule in fired:
+        rules.setdefault(rule.metric, []).append(rule.text)
+    order = list(dict.fromkeys([*(r.metric for r in fired), *CARD_METRICS]))
+    values = dict(metrics)
+    for rule in fired:  # a rule's value stands in for a metric the summary did not list
+        if rule.metric not in values and rule.value is not None:
+            values[rule.metric] = rule.value
+    first = [key for key in order if key in values]
+    rest = sorted(key for key in values if key not in order)
+    chips = [Chip(k, metric_name(k), _shown(k, values[k]), "; ".join(rules.get(k, ()))) for k in first + rest]
+    return chips if limit is None else chips[:limit]
+
+
+_RULE_RE = re.compile(r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<number>-?\d+(?:\.\d+)?)\s*$")
+_OPS = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠", ">": ">", "<": "<"}
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    """A verdict rule that fired: `rule` as configured (`worst_ttr_s > 60`), `text` in words ('worst recovery > 60 s')."""
+
+    rule: str
+    metric: str
+    value: float | None
+    text: str
+    shown_value: str  # the value it saw, formatted ('110 s'), or ''
+
+
+def _fired_rule(rule: str, metric: str, value: Any) -> FiredRule:
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+    match = _RULE_RE.match(rule)
+    if match:
+        metric = metric or match["metric"]
+        threshold = float(match["number"])
+        text = f"{metric_name(match['metric'])} {_OPS[match['op']]} {format_metric(match['metric'], threshold)}"
+    else:
+        text = rule
+    return FiredRule(rule, metric, number, text, format_metric(metric, number) if number is not None else "")
+
+
+def _field(item: Any, name: str) -> Any:
+    """A field of a record in summary.json's extra keys (untrusted: anything may be there)."""
+    return item.get(name) if isinstance(item, dict) else None
+
+
+def fired_rules(report: Report) -> tuple[FiredRule, ...]:
+    """The rules that made the night's verdict, from summary.json (`rules_fired`, or `rules` with `fired`)."""
+    found = report.extra.get("rules_fired")
+    if not isinstance(found, list):
+        every = report.extra.get("rules")
+        found = [r for r in every if _field(r, "fired") is True] if isinstance(every, list) else []
+    out = []
+    for item in found[:20]:  # a summary is untrusted: bound what a card draws
+        rule, metric = _field(item, "rule"), _field(item, "metric")
+        if isinstance(rule, str) and rule.strip():
+            out.append(_fired_rule(rule.strip(), metric if isinstance(metric, str) else "", _field(item, "value")))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One log signature as a night page lists it."""
+
+    kind: str  # fatal | panic | error | warn | log: how severe, for the label, the styling and the order
+    message: str
+    component: str  # the pod or log file it was first seen in, or ''
+    count: int
+    new: bool
+
+
+_KINDS = {"fatal": 0, "crit": 0, "critical": 0, "panic": 1, "error": 2, "err": 2, "warn": 3, "warning": 3}
+_KIND_WORDS = ("fatal", "panic", "error", "warn", "log")
+_PANIC_RE = re.compile(r"\bpanic|goroutine \d+|stack trace|nil pointer", re.IGNORECASE)
+SIGNATURES_SHOWN = 5
+
+
+def top_signatures(report: Report, limit: int = SIGNATURES_SHOWN) -> tuple[Signature, ...]:
+    """The night's worst log signatures: fatal, then panic, error, warning; NEW first; then count (the report's order)."""
+    ranked = []
+    for i, sig in enumerate(report.signatures):
+        rank = _KINDS.get(sig.kind.lower(), _KINDS.get(sig.level.lower(), 4))
+        if rank > 1 and _PANIC_RE.search(sig.message or sig.pattern):  # a summary from before signatures had a kind
+            rank = 1
+        ranked.append((rank, not sig.new, -sig.count, i))
+    out = []
+    for rank, _, _, i in sorted(ranked):
+        sig = report.signatures[i]
+        message = collapse(sig.message or sig.pattern, 240)
+        if message:
+            out.append(Signature(_KIND_WORDS[rank], message, sig.component, sig.count, sig.new))
+            if len(out) == limit:
+                break
+    return tuple(out)
+
+
+# Words a report title uses that say nothing the date and suite do not ("Nightly chaos report 2021-07-09 — cluster-a").
+_FILLER = frozenset(
+    {"nightly", "night", "chaos", "report", "reports", "test", "tests", "testing", "run", "results", "result", "summary"}
+    | {"for", "of", "on", "the", "a", "and", "at", "in", "suite"}
+)
+
+
+def informative_title(title: str, date: dt.date, suite: str) -> str:
+    """The title, or '' when it only repeats the date and the suite that the card shows anyway."""
+    text = title.lower()
+    iso = date.isoformat()
+    for said in (iso, nice_date(date).lower(), iso.replace("-", ""), suite.lower()):
+        if said:
+            text = text.replace(said, " ")
+    return title if any(word not in _FILLER for word in re.findall(r"\w+", text)) else ""
+
+
+def download_name(report: Report) -> str:
+    """A name that stays unique in a downloads folder: `SUITE-report-DATE-STATUS.pdf`.
+
+    The suite as its output folder is named (layout.folder_name): file-safe, and two suites never share one.
+    """
+    name = report_name(report.date, report.status) if STATUS_RE.match(report.status) else f"report-{report.date}.pdf"
+    return f"{layout.folder_name(report.suite)}-{name}" if report.suite else name
 
 
 def format_size(size: int) -> str:
@@ -225,6 +384,35 @@ class Card:
     def problems(self) -> tuple[str, ...]:
         """Problems worth their own line: the ones the summary text does not already say."""
         return tuple(p for p in self.report.problems if p not in self.report.summary)
+
+    @functools.cached_property
+    def fired(self) -> tuple[FiredRule, ...]:
+        """The verdict rules that fired (from summary.json; none for PDFs of other tools)."""
+        return fired_rules(self.report)
+
+    @property
+    def chips(self) -> list[Chip]:
+        """The card's metrics: fired ones first (marked), then the key ones, at most CARD_METRICS_SHOWN."""
+        return self.all_metrics[:CARD_METRICS_SHOWN]
+
+    @functools.cached_property
+    def all_metrics(self) -> list[Chip]:
+        """Every metric, in the card's order: for the night page."""
+        return card_metrics(self.report.metrics, self.fired, limit=None)
+
+    @property
+    def signatures(self) -> tuple[Signature, ...]:
+        """The night's worst log signatures, for the night page."""
+        return top_signatures(self.report)
+
+    @property
+    def subtitle(self) -> str:
+        """The title when it says more than the date and suite shown beside it, else ''."""
+        return informative_title(self.report.title, self.report.date, self.report.suite)
+
+    @property
+    def download_name(self) -> str:
+        return download_name(self.report)
 
 
 @dataclass(frozen=True)
@@ -383,7 +571,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     theme = _theme_fingerprint(config)
     vocabulary = statuses(config)
     status_list = list(vocabulary.values())
-    pages = layout.page_paths(reports)
+    pages, pdfs = layout.page_paths(reports), layout.pdf_paths(reports)  # never shared, however names clash
     ordered = layout.newest_first(reports)
     suites = sorted({r.suite for r in reports})
     suite_index = {s: i for i, s in enumerate(suites)}
@@ -393,7 +581,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
     token = {
-        r.source: hashlib.blake2b(repr((r, pages[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16).digest()
+        r.source: hashlib.blake2b(
+            repr((r, pages[r.source], pdfs[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16
+        ).digest()
         for r in reports
     }
     out: dict[str, bytes] = {}
@@ -408,6 +598,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
             # Feeds need absolute URLs, so there is one only when the site knows where it lives.
             "feed": _link(from_page, FEED) if config.base_url else None,
             "canonical": absolute(config.base_url, from_page) if config.base_url else None,
+            "csp": CSP,
         }
 
     def card(report: Report, from_page: str) -> Card:
@@ -416,7 +607,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
             report=report,
             status=status_of(report, vocabulary),
             page_url=_link(from_page, pages[report.source]),
-            pdf_url=None if reason else _link(from_page, layout.pdf_path(report)),
+            pdf_url=None if reason else _link(from_page, pdfs[report.source]),
             suite_index=suite_index[report.suite],
             unpublished=reason,
         )
@@ -500,7 +691,12 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     if config.base_url:
         labels = {status.word: status.label for status in status_list}
         out[FEED] = feed_xml(config.title, config.base_url, ordered, pages, labels)
-    out.update(static_files(config))
+    out[GENERATED_CSS] = render(
+        "generated.css",
+        b"generated",
+        lambda: {"statuses": status_list, "suites": suites, "unknown_color": UNKNOWN_COLOR},
+    )
+    out.update(static_files(config))  # after generated.css: a theme's own static/generated.css wins
     render.keep()
     log.debug("rendered %d pages (%d more unchanged), plus static files", render.rendered, len(render.used) + 1 - render.rendered)
     return out

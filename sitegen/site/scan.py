@@ -20,7 +20,7 @@ from sitegen.site.layout import is_inside
 log = logging.getLogger(__name__)
 
 # Looks like a report name but the date does not exist (2021-02-30): worth naming the reason.
-_DATE_SHAPED = re.compile(r"^report-\d{4}-\d{2}-\d{2}-[a-z][a-z0-9_]*\.pdf$", re.IGNORECASE)
+_DATE_SHAPED = re.compile(r"^report-\d{4}-\d{2}-\d{2}-[a-z][a-z0-9_]*\.pdf\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

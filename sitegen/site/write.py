@@ -109,7 +109,7 @@ def state_file(cache_dir: Path, output: Path) -> Path:
 def _load_state(path: Path) -> dict[str, Any]:
     try:
         obj = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a damaged record is no record: bytes are compared instead
         return {}
     if not isinstance(obj, dict) or obj.get("format") != STATE_FORMAT or not isinstance(obj.get("files"), dict):
         return {}

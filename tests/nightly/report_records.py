@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sitegen.nightly.records import (
     ChaosWindow,
     Injection,
+    InputSource,
     InputStats,
     LogDigest,
     NightReport,
@@ -80,18 +81,25 @@ def digest() -> LogDigest:
             first_seen=t, last_seen=t + dt.timedelta(hours=4), sources=["tidb-0/tidb"],
             sample=PANIC,
             new=True,
+            panic=True,
+            message="panic: runtime error: index out of range [5] with length 3",
+            origin="tidb-0/tidb.log",
         ),
         Signature(
             key="e5f6a7b8", pattern=CJK_MESSAGE + " <N>", level="error", count=1234,
             first_seen=t, last_seen=t + dt.timedelta(hours=1), sources=["pd-0/pd", "pd-1/pd"],
             sample=HOSTILE,
             new=False,
+            message=f"{CJK_MESSAGE} 42",
+            origin="pd-0/pd.log",
         ),
         Signature(
             key="c9d0e1f2", pattern="store <N> is disconnected", level="warn", count=77,
             first_seen=t, last_seen=t, sources=["tikv-0/tikv"], sample="[WARN] store 4 is disconnected", new=True,
+            message="store 4 is disconnected", origin="tikv-0/tikv.log",
         ),
     ]
+    sigs.sort(key=Signature.rank)  # as the log reader hands them over
     return LogDigest(
         since=SINCE,
         until=UNTIL,
@@ -131,5 +139,7 @@ def night_report(*, with_logs: bool = True, with_series: bool = True) -> tuple[N
         series=series,
         injections=injections,
         notes=notes,
+        windows=windows,
+        sources=[InputSource("Metrics", "sysbench.log")],
     )
     return report, windows

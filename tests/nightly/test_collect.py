@@ -52,7 +52,7 @@ def test_manifest_records_pods_restarts_version_commands_and_errors(kube):
     run_cli(kube["env"], "collect", "--namespace", "tidb-cluster", "--out", str(kube["out"]))
     manifest = json.loads((kube["out"] / "manifest.json").read_text())
     assert manifest["namespace"] == "tidb-cluster"
-    assert manifest["schema"] == 2 and manifest["outcome"] == "partial"
+    assert manifest["schema"] == 3 and manifest["mode"] == "once" and manifest["outcome"] == "partial"
     assert manifest["kubectl"]["version"] == "v1.21.2"
     pods = {p["name"]: p for p in manifest["pods"]}
     assert sorted(pods) == ["basic-pd-0", "basic-tidb-0", "basic-tidb-1", "basic-tikv-0", "basic-tikv-1"]

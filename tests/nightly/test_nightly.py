@@ -188,3 +188,108 @@ def test_unusable_log_or_lock_path_is_a_usage_error_before_any_work(tmp_path):
     assert not (tmp_path / "logs").exists()
     # The log file could be opened when the lock file could not: the refusal is in it.
     assert "nightly: stopped: cannot open the lock file" in (tmp_path / "nightly.log").read_text()
+
+
+def _followed_night(folder: Path, *, closed: bool, gaps: list[dict]) -> int:
+    """A night folder as `sitegen collect --follow` leaves it, plus a stray one-shot file; returns its error lines."""
+    lines = {
+        "basic-tikv-0/tikv.0000000a-0.log": ["ERROR"] * 3 + ["INFO"],
+        "basic-tikv-0/tikv.0000000a-1.log": ["ERROR"] * 2,
+        "basic-tikv-0/tikv.0000000b-0.log": ["ERROR", "WARN"],
+    }
+    instances = []
+    for n, (rel, levels) in enumerate(lines.items()):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(
+            f"2021-07-08T2{n}:00:0{i}.000000000Z [2021/07/08 2{n}:00:0{i}.000 +00:00] [{level}] [store.go:1] [\"line {i}\"]\n"
+            for i, level in enumerate(levels)
+        )
+        (folder / rel).write_text(text)
+        uid, restart = rel.split(".")[1].split("-")
+        instances.append({"pod": "basic-tikv-0", "container": "tikv", "uid": uid, "restart": int(restart),
+                          "container_id": f"containerd://{n}", "file": rel, "lines": len(levels), "state": "done"})
+    # What a one-shot collect would have added: the same lines again. The manifest does not list it.
+    (folder / "basic-tikv-0" / "tikv.log").write_text((folder / "basic-tikv-0/tikv.0000000a-1.log").read_text() * 5)
+    manifest = {"schema": 3, "mode": "follow", "night": "2021-07-09", "closed": closed, "updated": "2021-07-09T06:01:00Z",
+                "outcome": "partial" if gaps else "ok", "instances": instances, "gaps": gaps, "errors": []}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return sum(levels.count("ERROR") for levels in lines.values())
+
+
+def test_nightly_reports_a_followed_night_from_its_instance_files_and_collects_nothing(site):
+    logs = site["work"] / "logs" / "2021-07-09"
+    errors = _followed_night(logs, closed=True, gaps=[])
+    code, _out, err = finish(nightly(site, "--night", "2021-07-09"))
+    assert code == 0, err
+    assert not (site["tmp"] / "calls.jsonl").exists()  # kubectl was never run
+    [pdf] = (site["work"] / "reports" / "tikv-failure").glob("report-2021-07-09-*.pdf")
+    from pypdf import PdfReader
+
+    summary = json.loads(PdfReader(str(pdf)).attachments["summary.json"][0])
+    assert summary["metrics"]["errors"] == errors == 6  # each instance once; the stray file is not read
+    log_text = (site["work"] / "nightly.log").read_text()
+    assert f"using the logs `sitegen collect --follow` kept in {logs}: 3 instance(s) of 2 pod(s), 8 line(s), 0 gap(s)" in log_text
+
+
+def test_a_followed_night_with_a_gap_or_still_open_is_partial(site):
+    logs = site["work"] / "logs" / "2021-07-09"
+    gap = {"since": "2021-07-08T21:00:01Z", "until": "2021-07-08T21:00:09Z", "reason": "its log stream ended early",
+           "pod": "basic-tikv-0", "container": "tikv", "uid": "0000000a-0000", "restart": 1}
+    _followed_night(logs, closed=False, gaps=[gap])
+    code, _out, err = finish(nightly(site, "--night", "2021-07-09"))
+    assert code == ExitCode.PARTIAL, err
+    assert not (site["tmp"] / "calls.jsonl").exists()
+    assert ("nightly: gap: basic-tikv-0/tikv (uid 0000000a, restart 1): 2021-07-08T21:00:01Z -> 2021-07-08T21:00:09Z: "
+            "its log stream ended early") in err
+    assert "the follower has not closed night 2021-07-09 (last update 2021-07-09T06:01:00Z)" in err
+    assert "partial: the followed logs have gaps or errors (see manifest.json)" in (site["work"] / "nightly.log").read_text()
+
+
+def test_the_follower_deployment_shares_the_cronjobs_volume_config_and_night(tmp_path):
+    docs = {d["kind"]: d for d in yaml.safe_load_all((ROOT / "deploy" / "follow.yaml").read_text())}
+    cron = {d["kind"]: d for d in yaml.safe_load_all((ROOT / "deploy" / "cronjob.yaml").read_text())}
+    assert set(docs) == {"ServiceAccount", "Role", "RoleBinding", "Deployment"}
+    # Watching pods is the one thing more than the CronJob may do.
+    assert docs["Role"]["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    ]
+    assert docs["RoleBinding"]["roleRef"]["name"] == docs["Role"]["metadata"]["name"]
+    assert docs["RoleBinding"]["subjects"][0]["name"] == docs["ServiceAccount"]["metadata"]["name"]
+    spec = docs["Deployment"]["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"  # never two followers on one folder
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
+    command = pod["containers"][0]["command"]
+    assert command[:3] == ["sitegen", "collect", "--follow"]
+    flags = dict(zip(command[3::2], command[4::2], strict=True))
+    # The CronJob's config: the follower writes where nightly reads, in the namespace and with the selector it reads.
+    config = parse_config(yaml.safe_load(cron["ConfigMap"]["data"]["sitegen.yml"]), Path("/etc/sitegen"))
+    assert flags["--config"] == "/etc/sitegen/sitegen.yml"
+    assert flags["--out"] == config.nightly.logs_dir
+    assert (flags["--namespace"], flags["--selector"]) == (config.nightly.namespace, config.nightly.selector)
+    assert int(flags["--max-streams"]) >= 1
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    cron_pod = cron["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    cron_volumes = {v["name"]: v for v in cron_pod["volumes"]}
+    assert volumes["data"] == cron_volumes["data"] and volumes["config"] == cron_volumes["config"]
+    term = cron_pod["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert term["labelSelector"]["matchLabels"] == spec["template"]["metadata"]["labels"] == spec["selector"]["matchLabels"]
+
+
+def test_without_namespace_a_log_store_export_beside_the_night_is_reported(tmp_path):
+    """A logcli export left in logs_dir/<night>/ is read, one stream per pod and container."""
+    folder = tmp_path / "logs" / "2021-07-09"
+    folder.mkdir(parents=True)
+    rows = [
+        {"labels": {"pod": f"basic-tikv-{i % 2}", "container": "tikv"}, "timestamp": f"2021-07-08T2{i}:00:00Z",
+         "line": f"[2021/07/08 2{i}:00:00.000 +00:00] [ERROR] [store.go:1] [\"region {i} unavailable\"]"}
+        for i in range(5)
+    ]
+    (folder / "loki.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)))
+    config = parse_config({"reports": "reports", "nightly": {"chaos": str(EXAMPLE / "schedule.yaml")}}, tmp_path)
+    result = run_nightly(config, night="2021-07-09")
+    from pypdf import PdfReader
+
+    summary = json.loads(PdfReader(str(result.report)).attachments["summary.json"][0])
+    assert summary["metrics"]["errors"] == 5

@@ -38,8 +38,6 @@ def _write(tmp_path: Path, fonts, *, with_logs=True, with_series=True, name="r.p
         until=UNTIL,
         created=UNTIL,
         chart_svg=svg,
-        windows=windows,
-        sources=[("Metrics", "sysbench.log")],
     )
     path = tmp_path / name
     path.write_bytes(render_pdf(report, ctx, fonts, encode_summary(build_summary(report))))
@@ -52,15 +50,28 @@ def full_pdf(tmp_path_factory, fonts) -> Path:
 
 
 def test_page_one_states_the_status_and_the_rules_that_fired_with_their_values(full_pdf):
-    page1 = pdf_text(full_pdf).split("\f")[0]
-    assert "BAD — Needs a look" in " ".join(page1.split())
-    for line in ("fatal > 0", "errors > 100", "worst_ttr_s > 60"):
-        row = next(r for r in page1.splitlines() if line in r)
-        assert "FIRED" in row
-    assert "1,236" in page1 and "360 s" in page1
-    ok_row = next(r for r in page1.splitlines() if "max_drop_pct > 95" in r)
-    assert "93.5 %" in ok_row and "FIRED" not in ok_row
-    assert "Key numbers" in page1 and "Worst time to recover" in page1
+    page1 = " ".join(pdf_text(full_pdf).split("\f")[0].split())
+    assert "BAD — Needs a look" in page1
+    rules = ("fatal > 0: FIRED (2)", "errors > 100: FIRED (1,236)", "worst_ttr_s > 60: FIRED (360 s)",
+             "max_drop_pct > 95: ok (93.5 %)")
+    for rule in rules:
+        assert rule in page1
+    assert "Worst recovery" in page1 and "FIRED" in page1
+
+
+def test_page_one_tells_the_whole_story(full_pdf):
+    """Verdict, headline, key numbers, the chart and the top three signatures: all on page 1."""
+    pages = pdf_text(full_pdf).split("\f")
+    page1 = " ".join(pages[0].split())
+    assert "Bad: 3 rule(s) fired." in page1  # the headline
+    assert "QPS and chaos windows" in page1 and "Orange bands are the chaos windows, numbered as in the injections table" in page1
+    assert "Top signatures" in page1
+    # Ranked by severity: the fatal panic, then the error, then the warning, each with a sample line.
+    top = [page1.index(s) for s in ("index out of range [5] with length 3", "调度失败", "store 4 is disconnected")]
+    assert top == sorted(top)
+    assert "PANIC" in page1 and page1.count("NEW") >= 2
+    assert "Injections" not in pages[0].splitlines()[0:3]  # the tables follow on page 2
+    assert "Injections" in pages[1]
 
 
 def test_signatures_show_new_marks_cjk_and_survive_hostile_samples(full_pdf):
@@ -68,7 +79,7 @@ def test_signatures_show_new_marks_cjk_and_survive_hostile_samples(full_pdf):
     assert "NEW" in text
     assert CJK_MESSAGE in text  # drawn with the CJK fallback font, and extractable
     assert "store <N> is disconnected" in text
-    assert "Warning signatures" in text
+    assert "Signatures" in text and "All 3 in detail." in " ".join(text.split())
     assert "more lines" not in text  # the panic sample is short enough to show whole
     assert "goroutine 1 [running]" in text
     # The 900-character token is wrapped and trimmed, and what was cut is said.
@@ -78,8 +89,11 @@ def test_signatures_show_new_marks_cjk_and_survive_hostile_samples(full_pdf):
 
 def test_injections_table_has_a_summary_line_and_marks_the_unrecovered_one(full_pdf):
     text = " ".join(pdf_text(full_pdf).split())
-    assert "8 injection(s); worst time to recover 361 s (at 05:00:00); worst drop 93.5 % (at 05:00:00); 1 did not recover" in text
-    assert "pod-kill-2 (PodChaos)" in text and "not recovered" in text
+    assert (
+        "8 injection(s); worst time to recover 361 s (#8 at 05:00:00); worst drop 93.5 % (#8 at 05:00:00); "
+        "1 did not recover within the data." in text
+    )
+    assert "PodChaos pod-kill-2" in text and "not recovered" in text
 
 
 def test_metadata_and_the_summary_attachment(full_pdf):
@@ -96,7 +110,12 @@ def test_metadata_and_the_summary_attachment(full_pdf):
     assert [r["rule"] for r in obj["rules_fired"]] == ["fatal > 0", "errors > 100", "worst_ttr_s > 60"]
     sigs = {s["key"]: s for s in obj["signatures"]}
     assert sigs["a1b2c3d4"]["new"] is True and sigs["e5f6a7b8"]["new"] is False
-    assert set(sigs["a1b2c3d4"]) == {"key", "level", "pattern", "count", "new"}
+    assert set(sigs["a1b2c3d4"]) == {
+        "key", "level", "kind", "pattern", "message", "component", "count", "new", "first_seen", "last_seen"
+    }
+    assert (sigs["a1b2c3d4"]["kind"], sigs["a1b2c3d4"]["component"]) == ("panic", "tidb-0")
+    assert sigs["a1b2c3d4"]["first_seen"] == "2021-07-08T09:00:00+00:00"
+    assert [s["key"] for s in obj["signatures"]] == ["a1b2c3d4", "e5f6a7b8", "c9d0e1f2"]  # ranked: fatal, error, warning
     assert len(obj["injections"]) == 8 and obj["injections"][2]["ttr_s"] is None
 
 

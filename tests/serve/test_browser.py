@@ -59,7 +59,7 @@ def test_viewer_reloads_when_its_pdf_changes_and_keeps_the_page(project, serve, 
     page.wait_for_selector("body.viewer-ready", timeout=15000)
     page.fill("#page-number", "3")
     page.dispatch_event("#page-number", "change")
-    page.wait_for_function("document.getElementById('page-number').value === '3'")
+    page.wait_for_function("() => document.getElementById('page-number').value === '3'")
     page.evaluate("window.__notReloaded = true")
 
     # Another night arriving does not disturb this viewer...
@@ -70,9 +70,9 @@ def test_viewer_reloads_when_its_pdf_changes_and_keeps_the_page(project, serve, 
     # ...but its own PDF being regenerated (bad -> good keeps the URL) reloads it at the same page.
     (project.reports / "report-2021-07-09-bad.pdf").unlink()
     _night(project.reports, "2021-07-09", "good", pages=pages, title="after")
-    page.wait_for_function("window.__notReloaded !== true", timeout=3000)
+    page.wait_for_function("() => window.__notReloaded !== true", timeout=3000)
     page.wait_for_selector("body.viewer-ready", timeout=15000)
-    page.wait_for_function("document.getElementById('page-number').value === '3'", timeout=5000)
+    page.wait_for_function("() => document.getElementById('page-number').value === '3'", timeout=5000)
     assert page.locator("body").get_attribute("data-status") == "good"
 
 
@@ -86,14 +86,14 @@ def test_viewer_keeps_its_page_when_its_pdf_is_deleted_and_written_again_in_two_
     page.wait_for_selector("body.viewer-ready", timeout=15000)
     page.fill("#page-number", "3")
     page.dispatch_event("#page-number", "change")
-    page.wait_for_function("document.getElementById('page-number').value === '3'")
+    page.wait_for_function("() => document.getElementById('page-number').value === '3'")
     page.evaluate("window.__notReloaded = true")
 
     (project.reports / "report-2021-07-09-bad.pdf").unlink()
-    page.wait_for_function("window.__notReloaded !== true", timeout=10000)  # the first rebuild reloaded the tab
+    page.wait_for_function("() => window.__notReloaded !== true", timeout=10000)  # the first rebuild reloaded the tab
     page.evaluate("window.__notReloaded = true")
     _night(project.reports, "2021-07-09", "good", pages=pages)
-    page.wait_for_function("window.__notReloaded !== true", timeout=10000)
+    page.wait_for_function("() => window.__notReloaded !== true", timeout=10000)
     page.wait_for_selector("body.viewer-ready", timeout=15000)
-    page.wait_for_function("document.getElementById('page-number').value === '3'", timeout=5000)
+    page.wait_for_function("() => document.getElementById('page-number').value === '3'", timeout=5000)
     assert page.locator("body").get_attribute("data-status") == "good"

@@ -85,6 +85,42 @@ def test_range_requests(site, project):
     assert (status, headers["content-length"], body) == (200, str(size), b"")
 
 
+@pytest.mark.parametrize(
+    "header, status",
+    [
+        ("bytes=" + "9" * 5000 + "-", 416),
+        ("bytes=0-" + "9" * 5000, 206),
+        ("bytes=-" + "9" * 5000, 206),
+        ("bytes=" + "0" * 5000 + "7-9", 206),
+    ],
+    ids=["first", "last", "suffix", "leading-zeros"],
+)
+def test_a_range_of_5000_digits_is_answered_not_a_traceback(site, capfd, header, status):
+    # Issue #11: `Range: bytes=<5,000 digits>-` closed the connection and printed a traceback.
+    got, headers, _ = fetch(site, "/pdf/report-2021-07-09-bad.pdf", {"Range": header})
+    assert got == status
+    if status == 206:
+        assert headers["content-range"].startswith("bytes ")
+    assert "Traceback" not in capfd.readouterr().err
+    assert fetch(site, "/")[0] == 200  # and the server still answers
+
+
+@pytest.mark.parametrize("path", ["/nights/" + "a" * 300 + ".html", "/" + "b" * 300 + "/index.html", "/" + "c" * 5000])
+def test_a_300_byte_path_segment_is_not_found(site, path, capfd):
+    # Issue #11: a segment longer than the file system allows gave 500 (ENAMETOOLONG), not 404.
+    status, _, _ = fetch(site, path)
+    assert status == 404
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("path", ["//nights", "///nights", "http://127.0.0.1//nights"])
+def test_a_folder_redirect_never_names_another_host(site, path):
+    # Issue #11: GET //nights redirected to `//nights/`, a scheme-relative URL for the host "nights".
+    status, headers, _ = fetch(site, path)
+    assert status == 301
+    assert headers["location"] == "/nights/"
+
+
 def test_path_traversal_is_refused(site, project, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")

@@ -1,7 +1,14 @@
-"""The built site in real headless Chromium: cards, the pdf.js viewer drawing page 1, file:// behaviour."""
+"""The built site in real headless Chromium: cards, the pdf.js viewer (page links, find, zoom), no-JS pages, the CSP.
+
+Waits poll with `until` (page.evaluate of a function): wait_for_function's string predicates are an
+eval, which the pages' Content-Security-Policy forbids.
+"""
 
 from __future__ import annotations
 
+import io
+import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -11,8 +18,15 @@ from sitegen.site.build import build_site
 
 pytestmark = pytest.mark.browser
 
-# An unusual word on page 1 of the bad night, to find in pdf.js's text layer.
+# An unusual word on page 1 of the bad night, to find in pdf.js's text layer; another only on its last page.
 MARKER = "Quetzalcoatlus"
+LAST_PAGE_WORD = "Zyzzyva"
+BAD_PAGES = 4
+HEADLINE = "TiKV store 4 panicked during the partition; QPS fell 78 % and took 110 s to recover."
+BAD_NIGHT = "nights/cluster-a/2021-07-09.html"
+# Reports violations of the Content-Security-Policy, and pdf.js's renders, from the page's first moment.
+WATCH = """window.__csp = [];
+document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective + " " + e.blockedURI));"""
 CJK_TEXT = "混沌测试报告"
 
 PIXELS_ON_PAGE_1 = """() => {
@@ -59,6 +73,20 @@ def write_cjk_pdf(path: Path, text: str) -> None:
     path.write_bytes(out)
 
 
+def until(page, predicate: str, timeout: float = 10):
+    """Poll a JS function until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(predicate)):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        page.wait_for_timeout(50)
+    return value
+
+
+def open_viewer(page, url: str) -> None:
+    page.goto(url)
+    until(page, "() => document.body.classList.contains('viewer-ready') && document.body.dataset.firstPageRendered", 20)
+
+
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory) -> Path:
     """A site built by the real pipeline into www/repo/, so it can be served under the /repo/ sub-path."""
@@ -69,8 +97,19 @@ def built_site(tmp_path_factory) -> Path:
     summary = {"schema": 1, "date": "2021-07-09", "status": "bad", "title": "Chaos night", "metrics": {"errors": 7}}
     make_pdf(
         reports / "report-2021-07-09-bad.pdf",
-        pages=[f"TiKV store 4 panicked. Marker word: {MARKER}.", "Second page of the bad night."],
-        summary={**summary, "headline": "TiKV store 4 panicked during the partition."},
+        pages=[f"TiKV store 4 panicked. Marker word: {MARKER}.", "Second page of the bad night.", "Third page.",
+               f"Appendix. The last word: {LAST_PAGE_WORD}."],
+        summary={
+            **summary,
+            "headline": HEADLINE,
+            "metrics": {"errors": 7, "fatal": 1, "worst_ttr_s": 110, "max_drop_pct": 77.93, "min_qps": 4032.92},
+            "rules_fired": [{"rule": "worst_ttr_s > 60", "metric": "worst_ttr_s", "value": 110}],
+            "signatures": [
+                {"key": "a1", "level": "error", "kind": "error", "count": 40, "message": "region unavailable"},
+                {"key": "b2", "level": "fatal", "kind": "panic", "count": 1, "new": True, "component": "tidb-0",
+                 "message": "invalid memory address or nil pointer dereference"},
+            ],
+        },
     )
     make_pdf(
         reports / "report-2021-07-08-good.pdf",
@@ -101,8 +140,7 @@ def test_cards_and_viewer_draw_page_one_under_a_sub_path(built_site, static_serv
 
     bad.locator("a.card-link").click()
     page.wait_for_url("**/repo/nights/cluster-a/2021-07-09.html")
-    page.wait_for_function(f"({PIXELS_ON_PAGE_1})() !== null && ({PIXELS_ON_PAGE_1})().ink > 200", timeout=20_000)
-    pixels = page.evaluate(PIXELS_ON_PAGE_1)
+    pixels = until(page, f"() => {{ const p = ({PIXELS_ON_PAGE_1})(); return p && p.ink > 200 && p; }}", 20)
     assert pixels["paper"] > pixels["total"] / 2, pixels  # a white page with dark text on it
     # The page fits the width of the viewer (within the page margins).
     widths = page.evaluate(
@@ -114,16 +152,18 @@ def test_cards_and_viewer_draw_page_one_under_a_sub_path(built_site, static_serv
     text_layer = page.locator('.page[data-page-number="1"] .textLayer')
     text_layer.get_by_text(MARKER, exact=False).wait_for(timeout=10_000)
     assert MARKER in text_layer.inner_text()
-    assert page.locator("#page-count").inner_text() == "2"
+    assert page.locator("#page-count").inner_text() == str(BAD_PAGES)
 
     page.click("#next-page")
-    page.wait_for_function("document.getElementById('page-number').value === '2'")
-    scale = page.locator("#zoom-value").inner_text()
+    until(page, "() => document.getElementById('page-number').value === '2'")
+    assert page.evaluate("location.hash") == "#page=2"  # paging keeps the URL a link to this page
     page.click("#zoom-in")
-    page.wait_for_function(f"document.getElementById('zoom-value').textContent !== {scale!r}")
+    until(page, "() => document.getElementById('zoom-mode').value === 'custom'")
+    assert page.locator("#zoom-custom").inner_text().endswith(" %")
 
     download = page.locator("#download")
     assert download.get_attribute("href") == "../../pdf/cluster-a/report-2021-07-09-bad.pdf"
+    assert download.get_attribute("download") == "cluster-a-report-2021-07-09-bad.pdf"  # unique across suites
     assert page.request.get(download.evaluate("a => a.href")).body()[:5] == b"%PDF-"
     page.click("a.older")
     page.wait_for_url("**/repo/nights/cluster-a/2021-07-08.html")
@@ -152,7 +192,7 @@ def test_from_file_urls_the_index_shows_cards_and_the_viewer_asks_for_a_server(b
 
 def test_viewer_draws_cjk_text_that_needs_pdfjs_cmaps(built_site, static_server, page):
     page.goto(static_server(built_site.parent) + "repo/nights/cluster-b/2021-07-06.html")
-    page.wait_for_function(f"({PIXELS_ON_PAGE_1})() !== null && ({PIXELS_ON_PAGE_1})().ink > 200", timeout=20_000)
+    until(page, f"() => {{ const p = ({PIXELS_ON_PAGE_1})(); return p && p.ink > 200; }}", 20)
     text_layer = page.locator('.page[data-page-number="1"] .textLayer')
     text_layer.get_by_text(CJK_TEXT).wait_for(timeout=10_000)
 
@@ -165,6 +205,15 @@ def test_with_javascript_off_the_viewer_offers_a_plain_pdf_link(built_site, stat
         link = page.get_by_role("link", name="Open the PDF")
         assert link.is_visible() and link.get_attribute("href") == "../../pdf/cluster-a/report-2021-07-09-bad.pdf"
         assert not page.get_by_text("Loading the PDF").is_visible()
+        # The night itself is in the HTML: headline, the rule that fired, key numbers, the worst signatures.
+        summary = page.locator("#night-summary")
+        assert summary.is_visible() and summary.locator(".headline").inner_text() == HEADLINE
+        text = summary.inner_text()
+        assert "worst recovery > 60 s: was 110 s" in text and "4,033" in text and "77.9 %" in text
+        signatures = summary.locator(".sig")
+        assert signatures.count() == 2 and "nil pointer dereference" in signatures.first.inner_text()
+        assert "NEW" in signatures.first.inner_text() and "tidb-0" in signatures.first.inner_text()
+        assert not page.locator("#find-open").is_visible() and not page.locator("#viewerContainer").is_visible()
 
         # The index needs no JavaScript, its suite and needs-a-look filters included.
         page.goto(static_server(built_site.parent) + "repo/index.html")
@@ -175,5 +224,166 @@ def test_with_javascript_off_the_viewer_offers_a_plain_pdf_link(built_site, stat
         page.locator("label[for=filter-all]").click()
         page.locator("label[for=filter-look]").click()
         assert {c.get_attribute("data-status") for c in cards.all() if c.is_visible()} == {"bad"}
+    finally:
+        context.close()
+
+
+def test_card_shows_the_headline_and_the_fired_chip_first_and_marked(built_site, static_server, page):
+    page.goto(static_server(built_site.parent) + "repo/")
+    card = page.locator('article[data-date="2021-07-09"][data-suite="cluster-a"]')
+    assert card.locator(".summary").inner_text() == HEADLINE
+    assert card.locator(".card-fired").inner_text().replace("\n", " ") == "Rule fired: worst recovery > 60 s"
+    first = card.locator(".metrics > div").first
+    assert "fired" in first.get_attribute("class")
+    assert first.inner_text().split() == ["worst", "recovery", "(rule", "fired)", "110", "s"]
+    # Marked by shape and words as well as colour: an icon, and "(rule fired)" for screen readers.
+    assert first.locator("svg.icon-alert").is_visible()
+    assert first.locator(".sr-only").text_content() == " (rule fired)"
+    assert first.evaluate("el => getComputedStyle(el).boxShadow") != card.locator(".metrics > div").nth(1).evaluate(
+        "el => getComputedStyle(el).boxShadow"
+    )
+    assert card.locator(".metrics dd").all_inner_texts()[:4] == ["110 s", "1", "7", "4,033"]
+
+
+def test_a_link_to_page_3_opens_page_3_and_the_url_follows_the_reader(built_site, static_server, page):
+    open_viewer(page, static_server(built_site.parent) + "repo/" + BAD_NIGHT + "#page=3")
+    until(page, "() => document.getElementById('page-number').value === '3'")
+    top = page.evaluate(
+        """() => document.querySelector('.page[data-page-number="3"]').getBoundingClientRect().top
+                 - document.getElementById('viewerContainer').getBoundingClientRect().top"""
+    )
+    assert abs(top) < 40, top  # page 3 is at the top of the viewer, not merely counted
+    page.evaluate("location.hash = '#page=2'")  # a link within the site, or the reader editing the URL
+    until(page, "() => document.getElementById('page-number').value === '2'")
+    page.keyboard.press("n")
+    until(page, "() => location.hash === '#page=3'")
+
+
+def test_the_find_bar_searches_every_page_and_highlights_the_match(built_site, static_server, page):
+    open_viewer(page, static_server(built_site.parent) + "repo/" + BAD_NIGHT)
+    assert page.locator(f'.page[data-page-number="{BAD_PAGES}"] .textLayer span').count() == 0  # not drawn yet
+    page.locator("#viewerContainer").focus()
+    page.keyboard.press("Control+f")
+    assert page.locator("#findbar").is_visible() and page.evaluate("document.activeElement.id") == "find-input"
+    page.keyboard.type(LAST_PAGE_WORD.lower())
+    until(page, "() => document.getElementById('find-status').textContent === '1 of 1'")
+    until(page, f"() => document.getElementById('page-number').value === '{BAD_PAGES}'")
+    highlight = page.locator(f'.page[data-page-number="{BAD_PAGES}"] .textLayer .highlight')
+    highlight.first.wait_for(timeout=10_000)
+    assert LAST_PAGE_WORD in highlight.first.inner_text()
+    page.fill("#find-input", "no such word anywhere")
+    until(page, "() => document.getElementById('find-status').textContent === 'Not found'")
+    page.keyboard.press("Escape")
+    assert not page.locator("#findbar").is_visible()
+
+
+def test_zoom_fits_the_page_or_the_width_or_shows_actual_size_and_keys_are_listed(built_site, static_server, page):
+    open_viewer(page, static_server(built_site.parent) + "repo/" + BAD_NIGHT)
+    box = """() => { const p = document.querySelector('.page[data-page-number="1"]').getBoundingClientRect();
+                     const c = document.getElementById('viewerContainer');
+                     return [p.width, p.height, c.clientWidth, c.clientHeight]; }"""
+    page.select_option("#zoom-mode", "page-fit")
+    until(page, f"() => ({box})()[1] <= ({box})()[3]")
+    width, height, area_width, area_height = page.evaluate(box)
+    assert area_height * 0.85 < height <= area_height and width < area_width * 0.8
+    page.keyboard.press("w")
+    until(page, f"() => ({box})()[0] > ({box})()[2] * 0.9")
+    assert page.locator("#zoom-mode").input_value() == "page-width"
+    page.keyboard.press("0")
+    until(page, "() => document.getElementById('zoom-mode').value === 'page-actual'")
+    # Actual size: an A4 page (595 pt) at 96 px per inch.
+    until(page, f"() => Math.abs(({box})()[0] - 595 * 96 / 72) < 3")
+    # "?" lists the shortcuts.
+    page.keyboard.press("?")
+    dialog = page.locator("#shortcuts")
+    assert dialog.is_visible() and "Keyboard shortcuts" in dialog.inner_text() and "fit width" in dialog.inner_text()
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+
+RING, RING_RGB = "rgb(9, 105, 218)", (9, 105, 218)  # the theme's --accent
+
+
+def test_keyboard_focus_ring_on_a_card_is_drawn_around_it(built_site, static_server, page):
+    """content-visibility: auto clips what a card's children draw outside it: the ring must be the card's own."""
+    from PIL import Image
+
+    page.goto(static_server(built_site.parent) + "repo/")
+    card = page.locator("article.card").first
+
+    def ring_pixels() -> tuple[int, int]:
+        # Sample the middle of where the ring goes (outline 3 px, offset 3 px), along the straight edges.
+        left, top, right, bottom = card.evaluate("el => ['left', 'top', 'right', 'bottom'].map(k => el.getBoundingClientRect()[k])")
+        img = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        d, corner = 4.5, 18
+        points = [(x, y) for x in range(round(left + corner), round(right - corner)) for y in (top - d, bottom + d)]
+        points += [(x, y) for y in range(round(top + corner), round(bottom - corner)) for x in (left - d, right + d)]
+        colours = [img.getpixel((round(x), round(y))) for x, y in points]
+        blue = sum(1 for c in colours if sum(abs(a - b) for a, b in zip(c, RING_RGB, strict=True)) < 60)
+        return blue, len(points)
+
+    assert ring_pixels()[0] == 0
+    for _ in range(12):  # from the top of the page, as a keyboard user gets there
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('card-link')"):
+            break
+    assert page.evaluate("document.activeElement.closest('article') === document.querySelector('article.card')")
+    assert card.evaluate("el => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineColor]") == ["solid", RING]
+    blue, total = ring_pixels()
+    assert blue > 0.95 * total, (blue, total)
+
+
+def test_no_page_breaks_its_content_security_policy(built_site, static_server, page):
+    base = static_server(built_site.parent) + "repo/"
+    page.add_init_script(WATCH)
+    for path in ("index.html", "archive/2021-07.html"):
+        page.goto(base + path)
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__csp") == [], path
+    open_viewer(page, base + BAD_NIGHT)
+    page.keyboard.press("Control+f")
+    page.keyboard.type(LAST_PAGE_WORD)
+    until(page, "() => document.getElementById('find-status').textContent === '1 of 1'")
+    page.locator(f'.page[data-page-number="{BAD_PAGES}"] .textLayer .highlight').first.wait_for(timeout=10_000)
+    assert page.evaluate("window.__csp") == []
+    # The listener does hear the policy: an inline script is refused and reported.
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.append(s); }")
+    until(page, "() => window.__csp.length > 0")
+    assert page.evaluate("window.__ran") is None
+
+
+def test_the_viewer_cannot_be_pointed_at_a_pdf_of_another_origin(built_site, static_server, page):
+    base = static_server(built_site.parent) + "repo/"
+    asked: list[str] = []
+    page.route("https://evil.example/**", lambda route: (asked.append(route.request.url), route.abort()))
+    page.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname == "evil.example" and asked.append(r.url))
+    # Whatever the URL says, the viewer opens the page's own PDF.
+    open_viewer(page, base + BAD_NIGHT + "?file=https://evil.example/x.pdf&url=https%3A%2F%2Fevil.example%2Fy.pdf#file=//evil.example/z.pdf")
+    assert page.locator("#page-count").inner_text() == str(BAD_PAGES)
+    # A page edited to name a foreign PDF is refused by the viewer (and the CSP's connect-src would block it).
+    night = (built_site / BAD_NIGHT).read_text()
+    forged = built_site / "nights" / "cluster-a" / "forged.html"
+    forged.write_text(night.replace('data-pdf="../../pdf/cluster-a/report-2021-07-09-bad.pdf"', 'data-pdf="https://evil.example/x.pdf"'))
+    try:
+        page.goto(base + "nights/cluster-a/forged.html")
+        page.locator("#viewer-message").get_by_text("only PDFs of this site").wait_for(timeout=10_000)
+    finally:
+        forged.unlink()
+    assert asked == []
+
+
+def test_on_a_phone_the_header_is_small_and_the_summary_one_tap_away(built_site, static_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        open_viewer(page, static_server(built_site.parent) + "repo/" + BAD_NIGHT)
+        header = page.evaluate("document.querySelector('.viewer-header').getBoundingClientRect().height")
+        assert header < 0.1 * 844, header
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+        summary = page.locator("#night-summary")
+        assert not summary.is_visible()
+        page.locator("#summary-toggle").tap()
+        assert summary.is_visible() and summary.locator(".headline").inner_text() == HEADLINE
+        assert page.locator("#summary-toggle").get_attribute("aria-expanded") == "true"
     finally:
         context.close()

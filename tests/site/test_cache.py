@@ -77,7 +77,11 @@ def test_extractor_version_change_invalidates(project, monkeypatch):
     assert build_site(config(project)).extracted == 0
 
 
-@pytest.mark.parametrize("damage", [b"{not json", b"\xff\xfe", b'{"format": 1}', b"[]"])
+@pytest.mark.parametrize(
+    "damage",
+    [b"{not json", b"\xff\xfe", b'{"format": 1}', b"[]", b"[" * 100_000 + b"]" * 100_000],
+    ids=["not-json", "not-utf8", "no-entries", "a-list", "100000-deep"],
+)
 def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
     build_site(config(project))
     (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")

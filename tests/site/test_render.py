@@ -111,12 +111,16 @@ def test_every_link_on_every_page_resolves_to_a_published_file(tmp_path):
 def test_needs_look_cards_are_red_and_carry_label_and_icon_not_colour_alone(tmp_path):
     files = render_site(config(tmp_path), [report("2021-07-09", "bad"), report("2021-07-08", "good")])
     index = text(files, "index.html")
-    bad = re.search(r'<article class="card needs-look[^"]*"[^>]*data-status="bad".*?</article>', index, re.S)
-    good = re.search(r'<article class="card s0"[^>]*data-status="good".*?</article>', index, re.S)
+    bad = re.search(r'<article class="card status-bad needs-look[^"]*"[^>]*data-status="bad".*?</article>', index, re.S)
+    good = re.search(r'<article class="card status-good s0"[^>]*data-status="good".*?</article>', index, re.S)
     assert bad and good
-    assert "--status: #cf222e" in bad[0] and "Needs a look" in bad[0] and "icon-alert" in bad[0]
-    assert "--status: #1a7f37" in good[0] and ">Good<" in good[0] and "icon-ok" in good[0]
+    assert "Needs a look" in bad[0] and "icon-alert" in bad[0]
+    assert ">Good<" in good[0] and "icon-ok" in good[0]
     assert "1 needs a look" in index
+    # The colours come from a stylesheet, not inline styles (the Content-Security-Policy allows none).
+    css = text(files, "static/generated.css")
+    assert ".status-bad { --status: #cf222e; --status-text: #ffffff; }" in css
+    assert ".status-good { --status: #1a7f37;" in css
 
 
 def test_unknown_status_is_a_neutral_card_never_dropped(tmp_path):
@@ -139,9 +143,11 @@ def test_configured_status_vocabulary_drives_label_colour_and_needs_look(tmp_pat
     )
     files = render_site(cfg, [report("2021-07-09", "degraded"), report("2021-07-08", "bad")])
     cards = parse(text(files, "index.html")).cards
-    assert "needs-look" in cards[0]["class"] and "--status: #fb8500" in cards[0]["style"]
+    assert "needs-look" in cards[0]["class"] and "status-degraded" in cards[0]["class"]
+    assert ".status-degraded { --status: #fb8500; --status-text: #1f2328; }" in text(files, "static/generated.css")
     # 'bad' is not in this config: neutral, not red.
-    assert "needs-look" not in cards[1]["class"] and "unknown" in cards[1]["class"]
+    assert "needs-look" not in cards[1]["class"] and "unknown-status" in cards[1]["class"]
+    assert ".status-bad" not in text(files, "static/generated.css")
 
 
 def test_text_from_pdfs_is_escaped_everywhere(tmp_path):
@@ -171,14 +177,17 @@ def test_card_shows_summary_metrics_and_problems(tmp_path):
         "2021-07-09",
         "bad",
         summary="TiKV store 4 panicked. " + "x" * 500,
-        metrics={"errors": 1204, "max_drop_pct": 97.25, "worst_ttr_s": 131.0},
+        metrics={"errors": 1204, "max_drop_pct": 97.26, "worst_ttr_s": 131.0, "min_qps": 4032.92, "p99_ms": 12.345},
         problems=("summary unavailable: PDF is encrypted",),
     )
     index = text(render_site(config(tmp_path, summary_length=40), [r]), "index.html")
     assert "TiKV store 4 panicked…" in index and "x" * 41 not in index
+    # One way to write a number (model.format_metric): the unit moves from the name to the value.
     assert "<dt>errors</dt><dd>1,204</dd>" in index
-    assert "<dt>max drop %</dt><dd>97.25</dd>" in index
-    assert "<dt>worst ttr (s)</dt><dd>131</dd>" in index
+    assert "<dt>worst drop</dt><dd>97.3 %</dd>" in index
+    assert "<dt>worst recovery</dt><dd>131 s</dd>" in index
+    assert "<dt>min QPS</dt><dd>4,033</dd>" in index
+    assert "<dt>p99</dt><dd>12 ms</dd>" in index
     assert "<li>summary unavailable: PDF is encrypted</li>" in index
     assert "3 pages · 20.0 KB" in index
 
@@ -196,7 +205,9 @@ def test_viewer_page_links_back_prev_next_in_same_suite_and_to_the_pdf(tmp_path)
     assert 'class="older" rel="prev" href="2021-07-07.html"' in page
     assert 'class="newer" rel="next" href="2021-07-09.html"' in page
     assert 'data-pdf="../../pdf/a/report-2021-07-08-bad.pdf"' in page
-    assert 'id="download" href="../../pdf/a/report-2021-07-08-bad.pdf" download' in page
+    # The download is named by its suite too, so nights of two suites never overwrite each other.
+    assert 'id="download" href="../../pdf/a/report-2021-07-08-bad.pdf" download="a-report-2021-07-08-bad.pdf"' in page
+    assert 'download="b-report-2021-07-08-good.pdf"' in text(files, "nights/b/2021-07-08.html")
     assert '<noscript><p>This viewer needs JavaScript. <a href="../../pdf/a/report-2021-07-08-bad.pdf">' in page
     assert 'data-pdfjs="../../static/pdfjs/"' in page and 'src="../../static/viewer.js"' in page
     # Suite b has one night only: no neighbours, and never a link into suite a.
@@ -237,8 +248,10 @@ def test_suite_filter_only_with_several_suites_and_never_puts_names_in_css(tmp_p
     hostile = "x{}</style><script>alert(1)</script>"
     two = text(render_site(config(tmp_path), [report("2021-07-09", suite="a"), report("2021-07-09", suite=hostile)]), "index.html")
     assert two.count('name="suite"') == 3  # All + two suites
-    style = two.split("<style>")[1].split("</style>")[0]
-    assert "alert" not in style and ".card:not(.s1)" in style
+    assert "<style" not in two
+    files = render_site(config(tmp_path), [report("2021-07-09", suite="a"), report("2021-07-09", suite=hostile)])
+    style = text(files, "static/generated.css")
+    assert "alert" not in style and "</style>" not in style and "body:has(#filter-s1:checked) .card:not(.s1)" in style
 
 
 def write_theme(root: Path, templates: dict[str, str], static: dict[str, str] | None = None) -> Path:
@@ -368,7 +381,7 @@ def test_card_leads_with_the_key_metrics_whatever_else_the_summary_carries(tmp_p
                "new_signatures": 0, "signatures": 2, "unrecovered": 0, "warnings": 134, "worst_ttr_s": 110}
     index = text(render_site(config(tmp_path), [report("2021-07-09", "bad", metrics=metrics)]), "index.html")
     shown = re.findall(r"<dt>([^<]+)</dt>", index)
-    assert shown == ["fatal", "errors", "warnings", "new signatures", "min qps", "max drop %", "worst ttr (s)", "injections"]
+    assert shown == ["fatal", "errors", "warnings", "new signatures", "min QPS", "worst drop", "worst recovery", "injections"]
 
 
 def test_base_url_gives_an_atom_feed_with_absolute_links_and_canonical_pages(tmp_path):

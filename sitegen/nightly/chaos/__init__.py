@@ -7,12 +7,13 @@ at all, `detect_dips` finds the windows in the metric itself.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
+from sitegen import limits
+from sitegen.config import load_yaml
 from sitegen.errors import UsageError
 from sitegen.nightly.chaos.cron import Cron, schedule_times
 from sitegen.nightly.chaos.csvfile import read_csv
@@ -39,7 +40,7 @@ _AGE_RE = re.compile(r"^\s*(?:\d+[smhd])+\s|<unknown>|<invalid>")
 def load_chaos(path: Path, *, since: dt.datetime, until: dt.datetime, tz: dt.tzinfo = dt.UTC) -> list[ChaosWindow]:
     """Fault windows overlapping [since, until) from any supported chaos source, sorted by start."""
     path = Path(path)
-    text = read_text(path, "chaos")
+    text = read_text(path, "chaos", limits.CHAOS_BYTES)
     if since.tzinfo is None:
         since = since.replace(tzinfo=tz)
     if until.tzinfo is None:
@@ -56,6 +57,11 @@ def load_chaos(path: Path, *, since: dt.datetime, until: dt.datetime, tz: dt.tzi
         for problem in problems:
             log.warning("%s: %s", path, problem)
     inside = [w for w in windows if w.start < until and (w.end or w.start) >= since]
+    if len(inside) > limits.CHAOS_WINDOWS:
+        raise UsageError(
+            f"{path}: {len(inside):,} fault windows in the night, more than the limit of {limits.CHAOS_WINDOWS:,} "
+            "that can be measured one by one (see docs/limits.md); pass the windows to measure as a CSV of start,end"
+        )
     inside.sort(key=lambda w: (w.start, w.name))
     log.info("%s: %d chaos window(s) in the night (%d in the file)", path, len(inside), len(windows))
     return inside
@@ -74,14 +80,13 @@ def _not_supported(path: Path, text: str, why: str) -> UsageError:
 
 def _documents(text: str, path: Path) -> list[dict[str, Any]]:
     """Every Kubernetes object in a YAML or JSON text, with List wrappers unpacked."""
-    import yaml
-
     stripped = text.lstrip("\ufeff \t\r\n")
     try:
-        raw_docs = [json.loads(stripped)] if stripped.startswith(("{", "[")) else list(yaml.safe_load_all(text))
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _not_supported(path, text, f"neither YAML nor JSON: {first}") from None
+        raw_docs = [limits.loads_json(stripped)] if stripped.startswith(("{", "[")) else load_yaml(text, all_documents=True)
+    except limits.LimitExceeded as exc:
+        raise UsageError(f"{path}: {exc} (see docs/limits.md)") from None
+    except ValueError as exc:
+        raise _not_supported(path, text, f"neither YAML nor JSON: {exc}") from None
     docs: list[dict[str, Any]] = []
 
     def flatten(obj: Any) -> None:

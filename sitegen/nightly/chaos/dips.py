@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+from sitegen import limits
 from sitegen.nightly.metrics.series import rolling_median
 from sitegen.nightly.records import ChaosWindow, Series
+
+log = logging.getLogger(__name__)
 
 
 def detect_dips(
@@ -38,6 +42,13 @@ def detect_dips(
             in_dip_at = None
     if in_dip_at is not None:
         windows.append(ChaosWindow(start=_utc(in_dip_at), end=None, name="dip", kind="detected", source=series.source))
+    if len(windows) > limits.CHAOS_WINDOWS:
+        # A metric that flaps every sample is data, not a usage error: measure the first ones and say so.
+        log.warning(
+            "%s: %d dips detected, more than the limit of %d fault windows a night (see docs/limits.md); the first %d are measured",
+            series.source, len(windows), limits.CHAOS_WINDOWS, limits.CHAOS_WINDOWS,
+        )
+        windows = windows[: limits.CHAOS_WINDOWS]
     for i, w in enumerate(windows, 1):
         w.name = f"dip {i}"
     return windows

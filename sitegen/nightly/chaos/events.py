@@ -33,9 +33,10 @@ def from_events(docs: list[dict[str, Any]], path: Path, tz: dt.tzinfo) -> list[C
 def _events_windows(docs: list[dict[str, Any]], source: str, tz: dt.tzinfo) -> list[ChaosWindow]:
     groups: dict[tuple[str, str, str], list[tuple[dt.datetime, str, str]]] = {}
     for ev in docs:
-        obj = ev.get("involvedObject") or ev.get("regarding") or {}
-        reason = ev.get("reason", "")
-        op = {"Applied": "Apply", "Recovered": "Recover", "TimeUp": "TimeUp"}.get(reason)
+        obj = ev.get("involvedObject") or ev.get("regarding")
+        obj = obj if isinstance(obj, dict) else {}  # a hand-edited or foreign file may hold anything here
+        reason = ev.get("reason")
+        op = {"Applied": "Apply", "Recovered": "Recover", "TimeUp": "TimeUp"}.get(reason) if isinstance(reason, str) else None
         if op is None:
             continue
         message = str(ev.get("message") or ev.get("note") or "")
@@ -43,7 +44,8 @@ def _events_windows(docs: list[dict[str, Any]], source: str, tz: dt.tzinfo) -> l
         first = ev.get("eventTime") or ev.get("firstTimestamp")
         last = ev.get("eventTime") or ev.get("lastTimestamp")
         when = as_datetime(first if op == "Apply" else last, tz) or as_datetime(first or last, tz)
-        when = when or as_datetime((ev.get("metadata") or {}).get("creationTimestamp"), tz)
+        meta = ev.get("metadata")
+        when = when or as_datetime(meta.get("creationTimestamp") if isinstance(meta, dict) else None, tz)
         if when is None:
             continue
         key = (str(obj.get("kind", "")), str(obj.get("namespace", "")), str(obj.get("name", "")))

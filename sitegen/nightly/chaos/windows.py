@@ -6,18 +6,18 @@ import datetime as dt
 from typing import Any
 
 from sitegen.nightly.records import ChaosWindow
-from sitegen.nightly.times import parse_time
+from sitegen.nightly.times import in_range, parse_time
 
 
 def as_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     """A Kubernetes timestamp as an aware datetime; None when it is empty or unreadable."""
     if value in (None, "", "<nil>", "null"):
         return None
-    if isinstance(value, dt.datetime):  # YAML decodes unquoted timestamps itself
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     try:
+        if isinstance(value, dt.datetime):  # YAML decodes unquoted timestamps itself
+            return in_range(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
         return parse_time(str(value), tz)
-    except ValueError:
+    except ValueError:  # unreadable, or Go's zero time 0001-01-01: unknown
         return None
 
 
@@ -28,22 +28,30 @@ def make_window(start: dt.datetime, duration: float | None, name: str, kind: str
 
 
 def pair_events(events, duration, name, kind, source) -> list[ChaosWindow]:
-    """Apply opens a window when nothing is injected; it closes when the last target recovers (or TimeUp)."""
+    """Apply opens a window when nothing is injected; it closes when the last target recovers (or TimeUp).
+
+    Each window names the targets applied during it (`ns/pod`), when the events say.
+    """
     windows: list[ChaosWindow] = []
     active: set[str] = set()
+    hit: list[str] = []
     start: dt.datetime | None = None
     for when, op, target in events:
         if op == "Apply":
             if not active:
-                start = when
+                start, hit = when, []
             active.add(target)
+            if target and target not in hit:
+                hit.append(target)
         elif op in ("Recover", "TimeUp") and start is not None:
             active.discard(target)
             if op == "TimeUp":
                 active.clear()
             if not active:
-                windows.append(ChaosWindow(start=start, end=when, name=name, kind=kind, source=source))
+                windows.append(ChaosWindow(start=start, end=when, name=name, kind=kind, source=source, target=", ".join(hit)))
                 start = None
     if start is not None:
-        windows.append(make_window(start, duration, name, kind, source))
+        window = make_window(start, duration, name, kind, source)
+        window.target = ", ".join(hit)
+        windows.append(window)
     return windows

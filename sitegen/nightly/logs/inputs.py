@@ -6,6 +6,7 @@ import glob
 import gzip
 import logging
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -36,22 +37,34 @@ class Source:
 
 
 def expand(inputs: list[str]) -> list[Source]:
-    """Expand arguments to sources in a stable order; a pattern or path matching nothing is a UsageError."""
+    """Expand arguments to sources in a stable order; a pattern or path matching nothing is a UsageError.
+
+    A log-store export (logcli jsonl, Elasticsearch hits) becomes one source per pod and container.
+    """
+    from sitegen.nightly.logs.stores import split_exports
+
+    return split_exports(_expand(inputs))
+
+
+def _expand(inputs: list[str]) -> list[Source]:
     found: list[Source] = []
+    bases: list[Path | None] = []  # the folder each source is named from: the folder given, or the file's own
     seen: set[str] = set()
     missing: list[str] = []
 
-    def add(path: Path, name: str | None = None) -> None:
+    def add(path: Path, base: Path) -> None:
         key = str(path.resolve())
         if key not in seen:
             seen.add(key)
-            found.append(Source(name or str(path), path))
+            found.append(Source(str(path), path))
+            bases.append(base)
 
     for arg in inputs:
         if arg == "-":
             if "-" not in seen:
                 seen.add("-")
                 found.append(Source("-", None))
+                bases.append(None)
             continue
         path = Path(arg)
         if path.is_dir():
@@ -60,25 +73,50 @@ def expand(inputs: list[str]) -> list[Source]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if not name.startswith(".") and name not in SKIPPED_NAMES:
-                        add(Path(root) / name, (Path(root) / name).relative_to(path).as_posix())
+                    if not name.startswith(".") and name not in SKIPPED_NAMES and _regular(Path(root) / name):
+                        add(Path(root) / name, path)
         elif path.is_file():
-            add(path)
+            add(path, path.parent)
         elif glob.has_magic(arg):
             matches = sorted(glob.glob(arg, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_file()]
+            files = [(Path(m), Path(m).parent) for m in matches if Path(m).is_file()]
             for m in matches:
                 if Path(m).is_dir():
-                    files.extend(s.path for s in expand([m]) if s.path is not None)
+                    files.extend((s.path, Path(m)) for s in _expand([m]) if s.path is not None)
             if not files:
                 missing.append(f"{arg}: no file matches this pattern")
-            for f in files:
-                add(f)
+            for f, base in files:
+                add(f, base)
         else:
             missing.append(f"{arg}: no such file or folder")
     if missing:
         raise UsageError("--logs: " + "; ".join(missing))
-    return found
+    return _named(found, bases)
+
+
+def _named(found: list[Source], bases: list[Path | None]) -> list[Source]:
+    """Each file named by its path below the folder all inputs share, as `collect` lays them out (`tidb-0/tidb.log`):
+    what the report shows, the same from machine to machine, never this machine's `/tmp/night-u7nwwjgr/...`."""
+    folders = [os.path.abspath(b) for b in bases if b is not None]
+    if not folders:
+        return found
+    try:
+        common = os.path.commonpath(folders)
+    except ValueError:  # different drives: no shared folder, so the names are the files' own
+        return [s if s.path is None else Source(s.path.name, s.path) for s in found]
+    return [s if s.path is None else Source(Path(os.path.relpath(os.path.abspath(s.path), common)).as_posix(), s.path) for s in found]
+
+
+def _regular(path: Path) -> bool:
+    """False, with a warning, for a FIFO, socket or device found in a folder: reading it could block forever."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return True  # a broken link or a vanished file: opening it gives the usual clear error
+    if stat.S_ISREG(mode):
+        return True
+    log.warning("--logs: %s is not a regular file (a FIFO, socket or device), skipped", path)
+    return False
 
 
 def open_source(source: Source) -> BinaryIO:

@@ -41,6 +41,20 @@ _TOKEN_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 _TRAIL = ".:!?"
 
+# What makes a signature a panic or a crash, whatever level it was logged at: the word panic, a Go goroutine dump
+# or runtime fatal error, a Rust backtrace, a Java frame, a Python traceback. (zap's `stacktrace` field on every
+# controller error is not a crash and does not count.)
+_PANIC_RE = re.compile(
+    r"\bpanic(?:ked|s)?\b|^goroutine \d+ \[|^fatal error: |\bSIGSEGV\b|^stack backtrace:"
+    r"|^\s+at [\w$.]+\.[\w$<>]+\(|^Traceback \(most recent call last\):",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def is_panic(pattern: str, sample: str) -> bool:
+    """Whether a signature is a panic or carries a crash stack trace."""
+    return bool(_PANIC_RE.search(pattern) or _PANIC_RE.search(sample))
+
 
 def _token(m: re.Match[str]) -> str:
     tok = m.group()
@@ -94,6 +108,8 @@ class Group:
     last: float | None = None
     sources: list[str] = field(default_factory=list)
     sample: str = ""
+    message: str = ""  # the sample's message, and where it came from
+    origin: str = ""
 
 
 class Book:
@@ -119,12 +135,13 @@ class Book:
                 key, pattern = signature_key(level, OTHER), OTHER
                 g = self.groups.get(key)
             if g is None:
-                g = self.groups[key] = Group(pattern, level, sample=_cut(sample))
+                g = self.groups[key] = Group(pattern, level, sample=_cut(sample), message=message[:MAX_SAMPLE], origin=source)
         g.count += 1
         if when is not None:
             if g.first is None or when < g.first:
                 if g.first is not None:
-                    g.sample = _cut(sample)  # the earliest occurrence is the one worth showing
+                    # The earliest occurrence is the one worth showing.
+                    g.sample, g.message, g.origin = _cut(sample), message[:MAX_SAMPLE], source
                 g.first = when
             if g.last is None or when > g.last:
                 g.last = when
@@ -135,12 +152,12 @@ class Book:
         for key, o in other.groups.items():
             g = self.groups.get(key)
             if g is None:
-                self.groups[key] = Group(o.pattern, o.level, o.count, o.first, o.last, list(o.sources), o.sample)
+                self.groups[key] = Group(o.pattern, o.level, o.count, o.first, o.last, list(o.sources), o.sample, o.message, o.origin)
                 continue
             g.count += o.count
             if o.first is not None and (g.first is None or o.first < g.first):
                 g.first = o.first
-                g.sample = o.sample  # the earliest occurrence is the one worth showing
+                g.sample, g.message, g.origin = o.sample, o.message, o.origin  # the earliest occurrence is the one worth showing
             if o.last is not None and (g.last is None or o.last > g.last):
                 g.last = o.last
             for s in o.sources:
@@ -155,8 +172,7 @@ class Book:
         self._cache = {}
 
     def signatures(self, previous_keys: set[str] | None, tz: dt.tzinfo) -> list[Signature]:
-        """Most frequent first (ties: most severe, then earliest); NEW when a previous set is given and lacks the key."""
-        rank = {"fatal": 0, "error": 1, "warn": 2}
+        """Ranked (Signature.rank: fatal, panic, error, warn; NEW first; then count); NEW when a previous set lacks the key."""
         out = []
         for key, g in self.groups.items():
             out.append(
@@ -170,9 +186,12 @@ class Book:
                     sources=sorted(g.sources),
                     sample=g.sample,
                     new=previous_keys is not None and key not in previous_keys,
+                    panic=is_panic(g.pattern, g.sample),
+                    message=g.message,
+                    origin=g.origin,
                 )
             )
-        out.sort(key=lambda s: (-s.count, rank.get(s.level, 3), s.first_seen.timestamp() if s.first_seen else 0.0, s.key))
+        out.sort(key=Signature.rank)
         return out
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
+from sitegen import limits
 from sitegen.errors import UsageError
 from sitegen.nightly.files import read_text
 from sitegen.nightly.metrics.csvfile import read_csv
@@ -44,14 +44,16 @@ _DETECT_LINES = 5000
 def load_metrics(path: Path, *, start: dt.datetime | None = None, tz: dt.tzinfo = dt.UTC, combine: str = "sum") -> Series:
     """Read a metrics file of any supported format; relative-time outputs are placed at `start` (or a header)."""
     path = Path(path)
-    text = read_text(path, "metrics")
+    text = read_text(path, "metrics", limits.METRICS_BYTES)
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=tz)
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
+            data = limits.loads_json(stripped)
+        except limits.LimitExceeded as exc:
+            raise UsageError(f"{path}: JSON {exc} (see docs/limits.md)") from None
+        except ValueError as exc:
             raise UsageError(f"{path}: looks like JSON but cannot be parsed: {exc}") from None
         return parse_query_range(data, source=str(path), combine=combine)
     lines = text.splitlines()

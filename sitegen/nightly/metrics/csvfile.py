@@ -7,11 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 from sitegen.errors import UsageError
-from sitegen.nightly.metrics.series import Point, make_series, number
+from sitegen.nightly.metrics.series import Point, check_points, make_series, number
 from sitegen.nightly.records import Series
 from sitegen.nightly.times import parse_time
 
 _TIME_COLUMNS = {"timestamp", "time", "ts", "date", "datetime", "t"}
+_MAX_COLUMNS = 1000
 
 
 def data_rows(lines: list[str]) -> list[tuple[int, str]]:
@@ -24,12 +25,19 @@ def read_csv(lines: list[str], path: Path, tz: dt.tzinfo) -> Series | None:
     body = data_rows(lines)
     if not body:
         return None
-    header = [h.strip().lower() for h in body[0][1].split(",")]
+    first = body[0][1]
+    if first.count(",") >= _MAX_COLUMNS:  # cheap to check before splitting a line of millions of commas
+        if first.split(",", 1)[0].strip().lower() in _TIME_COLUMNS:
+            raise UsageError(f"{path}: the CSV header has more than {_MAX_COLUMNS:,} columns")
+        return None
+    header = [h.strip().lower() for h in first.split(",")]
     if len(header) < 2 or header[0] not in _TIME_COLUMNS:
         return None
     value_col = next((header.index(n) for n in ("value", "qps", "ops", "tps") if n in header), 1)
     points: list[Point] = []
     extra: dict[str, list[Point]] = collections.defaultdict(list)
+    # Every cell becomes a sample: a wide file is refused before it fills memory, not after.
+    check_points(f"CSV {path}", (len(body) - 1) * (len(header) - 1))
     for line_no, line in body[1:]:
         cells = [c.strip() for c in line.split(",")]
         try:

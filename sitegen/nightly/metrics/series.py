@@ -12,6 +12,8 @@ import logging
 import math
 from collections.abc import Iterable
 
+from sitegen import limits
+from sitegen.errors import UsageError
 from sitegen.nightly.records import Series
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ def _gap_plan(times: list[float], step: float) -> list[tuple[int, list[float]]]:
     """(index, missing times to insert before it) for every hole longer than 1.5 reporting intervals."""
     limit = 1.5 * step
     plan: list[tuple[int, list[float]]] = []
-    budget = 10 * len(times) + 100_000  # a stray far-off sample must not blow up memory
+    # A stray far-off sample must not blow up memory: the gaps drawn stay within the points limit.
+    budget = min(10 * len(times) + 100_000, max(limits.METRIC_POINTS - len(times), 0))
     for i in range(1, len(times)):
         prev, t = times[i - 1], times[i]
         if t - prev > limit:
@@ -78,8 +81,18 @@ def _apply_gaps(points: list[Point], plan: list[tuple[int, list[float]]]) -> lis
     return out
 
 
+def check_points(source: str, count: int) -> None:
+    """UsageError once a series holds more samples (its value and extra columns together) than limits.METRIC_POINTS."""
+    if count > limits.METRIC_POINTS:
+        raise UsageError(
+            f"{source}: more than {limits.METRIC_POINTS:,} samples (values and extra columns together), "
+            "the limit for one night's metrics (see docs/limits.md); downsample it, e.g. a coarser Prometheus step"
+        )
+
+
 def make_series(name: str, unit: str, source: str, points: list[Point], extra: dict[str, list[Point]]) -> Series:
     """A Series with its points sorted and every missing interval, in the value and the extras, filled as a gap."""
+    check_points(source, len(points) + sum(len(v) for v in extra.values()))
     times = [t for t, _ in points]
     if any(b < a for a, b in itertools.pairwise(times)):
         points = sorted(points, key=lambda p: p[0])

@@ -1,0 +1,59 @@
+"""What the site builder reads from a PDF and a request: summary.json, JSON limits, Range headers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sitegen import limits
+from sitegen.model import Summary
+from sitegen.serve.ranges import Unsatisfiable, parse_range
+from tests.fuzz import documents, fuzz
+
+SUMMARY_KEYS = ["schema", "date", "status", "suite", "title", "headline", "metrics", "signatures", "errors", "key", "count", "level"]
+
+
+@fuzz
+@given(
+    st.one_of(
+        documents(SUMMARY_KEYS).map(lambda d: json.dumps(d).encode()),
+        st.binary(max_size=200),
+        st.integers(1, 300).map(lambda n: b"[" * n + b"]" * n),
+    )
+)
+def test_a_summary_attachment_is_a_summary_or_a_value_error(payload):
+    try:
+        summary = Summary.from_json_bytes(payload)
+    except ValueError as exc:
+        assert str(exc).startswith("summary.json")
+        return
+    json.dumps(summary.to_json_obj(), allow_nan=False)  # what reports.json will need to hold
+
+
+@fuzz
+@given(st.one_of(st.text(max_size=100), st.integers(1, 100_000).map(lambda n: "[" * n + "]" * n)))
+def test_bounded_json_raises_only_value_errors(text):
+    with contextlib.suppress(ValueError):
+        limits.loads_json(text)
+
+
+@fuzz
+@given(
+    st.one_of(
+        st.none(),
+        st.text(max_size=40),
+        st.builds(lambda a, b: f"bytes={a}-{b}", st.text("0123456789", max_size=30), st.text("0123456789 ", max_size=30)),
+    ),
+    st.integers(0, 10**12),
+)
+def test_a_range_header_is_a_span_none_or_416(header, size):
+    try:
+        span = parse_range(header, size)
+    except Unsatisfiable:
+        return
+    if span is not None:
+        first, last = span
+        assert 0 <= first <= last < size
