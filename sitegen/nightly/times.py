@@ -49,7 +49,10 @@ def in_range(when: dt.datetime) -> dt.datetime:
 def go_duration(text: str | int | float) -> float:
     """Seconds in a Go duration such as '30s', '1m30s', '400ms'; a bare number is seconds."""
     if isinstance(text, int | float):
-        return float(text)
+        try:
+            return float(text)
+        except OverflowError:  # a YAML integer of hundreds of digits
+            raise ValueError("a number too large to be a duration") from None
     text = str(text).strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text)
