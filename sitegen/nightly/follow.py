@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sitegen.errors import LockHeldError, NoClusterError, UsageError
+from sitegen.errors import NoClusterError, UsageError
 from sitegen.nightly.kube import (
     NAME_RE,
     Kubectl,
@@ -51,6 +50,7 @@ from sitegen.nightly.kube import (
     raise_problems,
     stamp,
 )
+from sitegen.nightly.lock import exclusive_lock
 from sitegen.nightly.manifest import MANIFEST_SCHEMA, load_manifest, write_manifest
 from sitegen.nightly.window import night_for, night_window
 
@@ -124,23 +124,9 @@ def follow(
         return _Follower(options, kubectl, stop, clock).run()
 
 
-@contextlib.contextmanager
-def _only_follower(out: Path) -> Iterator[None]:
+def _only_follower(out: Path) -> contextlib.AbstractContextManager[object]:
     """An flock on OUT/.sitegen-follow.lock: a second follower would write every line a second time."""
-    path = out / LOCK_NAME
-    out.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise LockHeldError(f"another follower writes into {out} ({holder}); not starting a second one") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\n")
-        handle.flush()
-        yield
+    return exclusive_lock(out / LOCK_NAME, f"another follower writes into {out}")
 
 
 @contextlib.contextmanager

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from sitegen.config import Config
-from sitegen.errors import BuildError, LockHeldError, NoClusterError, SitegenError, UsageError, os_error_message
+from sitegen.errors import BuildError, NoClusterError, SitegenError, UsageError, os_error_message
+from sitegen.nightly.lock import exclusive_lock
 from sitegen.nightly.manifest import MANIFEST_NAME, FollowedNight, read_followed
 
 log = logging.getLogger(__name__)
@@ -38,28 +37,9 @@ class NightlyResult:
     partial: bool
 
 
-@contextlib.contextmanager
-def nightly_lock(path: Path) -> Iterator[IO[str]]:
-    """Hold an exclusive, non-blocking flock on `path` for the duration; the kernel drops it if we die."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
-    except OSError as exc:
-        raise UsageError(f"cannot open the lock file {path}: {exc.strerror} (config key 'nightly.lock_file')") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise LockHeldError(f"another nightly run holds the lock file {path} ({holder}); not starting a second one") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\n")
-        handle.flush()
-        yield handle
-    finally:
-        handle.close()
+def nightly_lock(path: Path) -> contextlib.AbstractContextManager[IO[str]]:
+    """The overlap lock of `sitegen nightly`."""
+    return exclusive_lock(path, f"another nightly run holds the lock file {path}", config_key="nightly.lock_file")
 
 
 @contextlib.contextmanager

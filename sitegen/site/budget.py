@@ -9,11 +9,11 @@ what the fixed part (pdf.js, theme) leaves free.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.site.layout import REPORTS_JSON, STATIC_DIR
+from sitegen.site.write import tree
 
 PAGES_LIMIT = 1_000_000_000  # "Published GitHub Pages sites may be no larger than 1 GB" (decimal, the stricter reading)
 FILE_LIMIT = 100 * 1024 * 1024  # GitHub rejects a push holding a file over 100 MiB
@@ -75,27 +75,17 @@ class Budget:
 
 
 def measure(site: Path, limit: int = PAGES_LIMIT) -> Budget:
-    """Walk a built site (symlinks not followed) and count its published nights from reports.json."""
-    total = fixed = 0
+    """Sizes of a built site's files (the writer's own walk) and its published nights from reports.json."""
+    total = fixed = pdf_files = 0
     big: list[tuple[str, int]] = []
-    pdf_files = 0
-    stack = [(str(site), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, rel + "/"))
-                elif entry.is_file(follow_symlinks=False):
-                    size = entry.stat(follow_symlinks=False).st_size
-                    total += size
-                    if rel.startswith(STATIC_DIR + "/"):
-                        fixed += size
-                    elif rel.lower().endswith(".pdf"):
-                        pdf_files += 1
-                    if size > FILE_LIMIT:
-                        big.append((rel, size))
+    for rel, (size, _mtime, _inode) in tree(site).items():
+        total += size
+        if rel.startswith(STATIC_DIR + "/"):
+            fixed += size
+        elif rel.lower().endswith(".pdf"):
+            pdf_files += 1
+        if size > FILE_LIMIT:
+            big.append((rel, size))
     nights = _published_nights(site / REPORTS_JSON)
     return Budget(total, fixed, pdf_files if nights is None else nights, tuple(sorted(big)), limit)
 

@@ -120,7 +120,7 @@ def _stamp(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def _tree(folder: Path) -> dict[str, list[int]]:
+def tree(folder: Path) -> dict[str, list[int]]:
     """(size, mtime_ns, inode) of every file under `folder`, by POSIX path relative to it; symlinks are not followed."""
     out: dict[str, list[int]] = {}
     if not folder.is_dir():
@@ -144,7 +144,7 @@ def unchanged(output: Path, state_path: Path, inputs: str) -> bool:
     if state.get("inputs") != inputs or state.get("output") != str(output):
         return False
     try:
-        current = _tree(output)
+        current = tree(output)
     except OSError:
         return False
     recorded = {rel: rec.get("stamp") for rel, rec in state["files"].items() if isinstance(rec, dict)}
@@ -274,7 +274,7 @@ def write_site(output: Path, plan: Plan, state_path: Path, inputs: str, staging:
     if state.get("output") != str(output):
         state = {}
     old_records: dict[str, dict[str, Any]] = state.get("files", {}) if state else {}
-    old_tree = _tree(output)
+    old_tree = tree(output)
     # A recorded file may be reused only if it is still exactly what the last build wrote.
     trusted = {rel for rel, rec in old_records.items() if isinstance(rec, dict) and old_tree.get(rel) == rec.get("stamp")}
 
@@ -333,7 +333,7 @@ def write_site(output: Path, plan: Plan, state_path: Path, inputs: str, staging:
                 changed.add(rel)
             records[rel] = {"src": key}
 
-        new_tree = _tree(staging)
+        new_tree = tree(staging)
         if precreated:
             for rel in set(new_tree) - plan.paths():  # pre-created for a page the renderer did not make
                 os.unlink(new_root + rel)

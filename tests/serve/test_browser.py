@@ -17,6 +17,20 @@ def _night(folder, date, status, pages=None, title=None):
     return make_pdf(folder / f"report-{date}-{status}.pdf", title=title or f"Night {date}", pages=pages or [f"Chaos night {date}"])
 
 
+def _viewer_on_page_3(project, serve, page, title=None):
+    """Serve a bad 5-page night and a good one, open the bad night's viewer at page 3; returns the page texts."""
+    pages = [f"Page {n} of the night" for n in range(1, 6)]
+    _night(project.reports, "2021-07-09", "bad", pages=pages, title=title)
+    _night(project.reports, "2021-07-10", "good")
+    page.goto(serve(real=True) + "nights/2021-07-09.html")
+    page.wait_for_selector("body.viewer-ready", timeout=15000)
+    page.fill("#page-number", "3")
+    page.dispatch_event("#page-number", "change")
+    page.wait_for_function("() => document.getElementById('page-number').value === '3'")
+    page.evaluate("window.__notReloaded = true")  # cleared by a reload
+    return pages
+
+
 @pytest.mark.slow
 def test_new_pdf_appears_in_the_open_index_without_manual_reload(project, serve, page, tmp_path):
     _night(project.reports, "2021-07-09", "bad")
@@ -51,16 +65,7 @@ def test_new_pdf_appears_in_the_open_index_without_manual_reload(project, serve,
 
 @pytest.mark.slow
 def test_viewer_reloads_when_its_pdf_changes_and_keeps_the_page(project, serve, page, tmp_path):
-    pages = [f"Page {n} of the night" for n in range(1, 6)]
-    _night(project.reports, "2021-07-09", "bad", pages=pages, title="before")
-    _night(project.reports, "2021-07-10", "good")
-    url = serve(real=True)
-    page.goto(url + "nights/2021-07-09.html")
-    page.wait_for_selector("body.viewer-ready", timeout=15000)
-    page.fill("#page-number", "3")
-    page.dispatch_event("#page-number", "change")
-    page.wait_for_function("() => document.getElementById('page-number').value === '3'")
-    page.evaluate("window.__notReloaded = true")
+    pages = _viewer_on_page_3(project, serve, page, title="before")
 
     # Another night arriving does not disturb this viewer...
     _night(project.reports, "2021-07-11", "good")
@@ -78,16 +83,7 @@ def test_viewer_reloads_when_its_pdf_changes_and_keeps_the_page(project, serve, 
 
 def test_viewer_keeps_its_page_when_its_pdf_is_deleted_and_written_again_in_two_builds(project, serve, page, tmp_path):
     """A regenerated night can arrive as two rebuilds (delete, then write); the open page survives both reloads."""
-    pages = [f"Page {n} of the night" for n in range(1, 6)]
-    _night(project.reports, "2021-07-09", "bad", pages=pages)
-    _night(project.reports, "2021-07-10", "good")
-    url = serve(real=True)
-    page.goto(url + "nights/2021-07-09.html")
-    page.wait_for_selector("body.viewer-ready", timeout=15000)
-    page.fill("#page-number", "3")
-    page.dispatch_event("#page-number", "change")
-    page.wait_for_function("() => document.getElementById('page-number').value === '3'")
-    page.evaluate("window.__notReloaded = true")
+    pages = _viewer_on_page_3(project, serve, page)
 
     (project.reports / "report-2021-07-09-bad.pdf").unlink()
     page.wait_for_function("() => window.__notReloaded !== true", timeout=10000)  # the first rebuild reloaded the tab
