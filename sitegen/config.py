@@ -151,7 +151,7 @@ SCHEMA = Section(
                 "baseline_minutes": Key((int, float), 5, "Minutes before an injection whose median is the baseline.", _positive),
                 "recovery_fraction": Key((int, float), 0.9, "Recovered once the metric holds this fraction of baseline.", _fraction),
                 "recovery_hold_s": Key((int, float), 30, "Seconds the metric must hold to count as recovered.", _positive),
-                "top_signatures": Key(int, 20, "How many error and warning signatures the PDF lists.", _positive),
+                "top_signatures": Key(int, 20, "Signatures shown in detail in the PDF (the rest follow, one line each).", _positive),
                 "chart_points": Key(int, 2880, "Points the QPS chart is downsampled to (min/max per bucket).", _positive),
                 "latin_font": Key(str, "DejaVuSans.ttf", "Font file name or path for Latin text (Debian: fonts-dejavu-core)."),
                 "cjk_fonts": Key(
