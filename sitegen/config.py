@@ -86,6 +86,14 @@ def _suite(value: Any) -> str | None:
     return suite_problem(value)
 
 
+def _size(value: Any) -> str | None:
+    try:
+        limits.parse_size(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _str_list(value: Any) -> str | None:
     if not all(isinstance(item, str) for item in value):
         return "must be a list of strings"
@@ -139,6 +147,21 @@ SCHEMA = Section(
             },
             "Status words a report name may carry: colour, label and whether the night needs a look.",
             _statuses,
+        ),
+        "retention": Section(
+            "How many nights' PDFs the published site keeps; older nights keep their card, marked 'PDF archived'."
+            " The reports folder is never touched.",
+            {
+                "max_nights": Key(
+                    int, None, "Publish the PDFs of at most this many nights (dates), the newest; empty keeps all.",
+                    _positive, nullable=True,
+                ),
+                "max_bytes": Key(
+                    (int, str), None,
+                    "Publish at most this many bytes of PDFs, newest nights first (e.g. 900 MB); empty keeps all.",
+                    _size, nullable=True,
+                ),
+            },
         ),
         "report": Section(
             "How `sitegen report` analyses a night.",

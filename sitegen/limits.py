@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import reprlib
 import stat
 from pathlib import Path
@@ -42,6 +43,14 @@ SCHEDULE_LOOKBACK_DAYS = 7  # a scheduled window begun this long before the nigh
 DURATION_DAYS = 366  # the longest duration or deadline a chaos object may give
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # nights and times sitegen accepts
 WINDOW_DAYS = 31  # the longest --since/--until span one night's report reads
+PROMETHEUS_BYTES = 64 * MB  # one query_range answer (a day at 15 s steps is about 0.5 MB per series)
+
+# --- what one report draws (the rest is counted and said, never silently dropped) ------------
+REPORT_INJECTION_ROWS = 300  # rows of the injections table; "... and N more injections" after them
+REPORT_INSTANCE_ROWS = 200  # followed container instances listed in the appendix
+REPORT_GAP_ROWS = 50  # gaps of the followed logs listed in the appendix
+CHART_BANDS = 200  # shaded chaos bands on the chart: closer windows are merged into one band beyond it
+CHART_MARKERS = 400  # recovery markers (dots) on the chart: the ones that never recovered first
 
 
 class LimitExceeded(ValueError):
@@ -57,6 +66,31 @@ def size_text(n: int) -> str:
     if n >= KB:
         return f"{n / KB:.0f} KB"
     return f"{n} B"
+
+
+_SIZE_RE = re.compile(r"^\s*(\d{1,15}(?:\.\d{1,6})?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value: int | str) -> int:
+    """A size as people write it in a config: 900000000, "900 MB", "1 GB", "512 MiB" (KB/MB/GB are powers of 1000).
+
+    ValueError naming the accepted forms for anything else (a negative or fractional byte count included).
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a size such as 900 MB or a number of bytes")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("must be a size such as 900 MB, 1 GB or 512 MiB, or a number of bytes")
+    number, unit = match[1], (match[2] or "b").lower()
+    power = "bkmgt".index(unit[0])  # b = 0, k = 1, ...
+    scale = (1024 if "i" in unit else 1000) ** power
+    from decimal import Decimal  # exact: "1.1 GB" is 1,100,000,000 bytes, not 1,100,000,000.0000002
+
+    return int(Decimal(number) * scale)
 
 
 def read_capped(path: Path, limit: int, *, regular_only: bool = False) -> bytes:

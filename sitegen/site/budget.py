@@ -74,20 +74,27 @@ class Budget:
         return [*lines, line]
 
 
-def measure(site: Path, limit: int = PAGES_LIMIT) -> Budget:
+def measure(site: Path, limit: int | None = None) -> Budget:
     """Sizes of a built site's files (the writer's own walk) and its published nights from reports.json."""
-    total = fixed = pdf_files = 0
+    sizes = {rel: size for rel, (size, _mtime, _inode) in tree(site).items()}
+    nights = _published_nights(site / REPORTS_JSON)
+    if nights is None:
+        nights = sum(1 for rel in sizes if rel.lower().endswith(".pdf") and not rel.startswith(STATIC_DIR + "/"))
+    return from_sizes(sizes, nights, limit)
+
+
+def from_sizes(sizes: dict[str, int], nights: int, limit: int | None = None) -> Budget:
+    """The budget of a site given each file's size (site-relative path -> bytes), measured or planned."""
+    limit = PAGES_LIMIT if limit is None else limit
+    total = fixed = 0
     big: list[tuple[str, int]] = []
-    for rel, (size, _mtime, _inode) in tree(site).items():
+    for rel, size in sizes.items():
         total += size
         if rel.startswith(STATIC_DIR + "/"):
             fixed += size
-        elif rel.lower().endswith(".pdf"):
-            pdf_files += 1
         if size > FILE_LIMIT:
             big.append((rel, size))
-    nights = _published_nights(site / REPORTS_JSON)
-    return Budget(total, fixed, pdf_files if nights is None else nights, tuple(sorted(big)), limit)
+    return Budget(total, fixed, nights, tuple(sorted(big)), limit)
 
 
 def _published_nights(catalog: Path) -> int | None:

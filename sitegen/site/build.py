@@ -25,11 +25,13 @@ from typing import Any, TypeVar
 from sitegen import __version__
 from sitegen.config import Config
 from sitegen.errors import BuildError
+from sitegen.limits import parse_size
 from sitegen.model import Report
-from sitegen.site import layout
+from sitegen.site import budget, layout
 from sitegen.site.cache import ExtractCache, folder_key
 from sitegen.site.catalog import catalog_bytes
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
+from sitegen.site.retention import archived
 from sitegen.site.scan import Found, scan_reports, shown
 from sitegen.site.write import (
     MARKER,
@@ -137,7 +139,7 @@ def build_site(config: Config) -> BuildResult:
             result.warnings += stage("cache save", cache.save)
             reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings)
             result.reports = reports
-            unpublished = {f.source: UNREADABLE for f in scanned.found if not f.readable}
+            unpublished = stage("retention", _unpublished, config, scanned.found, reports)
             catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
             inputs = stage("inputs", _inputs_fingerprint, config, scanned.found, catalog)
             record = state_file(cache_dir, output)
@@ -149,6 +151,8 @@ def build_site(config: Config) -> BuildResult:
                     discard_staging(staging)
             else:
                 plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished)
+                nights = len({r.date for r in reports if r.source not in unpublished})
+                result.warnings += stage("budget", _budget_warnings, plan, scanned.found, nights)
                 if early is not None:
                     stage("precreate", early.wait)
                 outcome = stage("write", write_or_fail, output, plan, record, inputs, staging)
@@ -283,6 +287,29 @@ def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: lis
             )
         )
     return reports
+
+
+def _unpublished(config: Config, found: list[Found], reports: list[Report]) -> dict[str, str]:
+    """{source: reason} for the PDFs the site does not carry: unreadable ones, then what retention archives."""
+    unreadable = {f.source: UNREADABLE for f in found if not f.readable}
+    keep = config.retention
+    max_bytes = None if keep.max_bytes is None else parse_size(keep.max_bytes)
+    return {**unreadable, **archived(reports, keep.max_nights, max_bytes, skip=unreadable)}
+
+
+def _budget_warnings(plan: Plan, found: list[Found], nights: int) -> list[str]:
+    """GitHub Pages' limits against the planned site, from sizes already known (nothing is read or walked)."""
+    sizes = {f.path: f.size for f in found}
+    files = {path: len(data) for path, data in plan.files.items()}
+    for path, source in plan.copies.items():
+        size = sizes.get(source)
+        if size is None:  # pdf.js: a few files, stat them
+            try:
+                size = source.stat().st_size
+            except OSError:
+                size = 0
+        files[path] = size
+    return budget.from_sizes(files, nights).problems()
 
 
 def _stat_files(paths: list[Path]) -> list[list[Any]]:

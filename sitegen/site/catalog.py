@@ -8,17 +8,20 @@ theme's job, not this file's.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Mapping
 from typing import Any
 
 from sitegen.config import Config
 from sitegen.model import Report
 from sitegen.site import layout
 
-CATALOG_SCHEMA = 1
+CATALOG_SCHEMA = 1  # bumped only for incompatible changes; new fields may appear at any time
+CATALOG_SIGNATURES = 5  # per night: the worst few keep reports.json of 10,000 nights near 20 MB
 
 
-def report_entry(report: Report, page: str, known_statuses: set[str], published: bool, pdf: str | None = None) -> dict[str, Any]:
+def report_entry(
+    report: Report, page: str, known_statuses: set[str], published: bool, pdf: str | None = None, unpublished: str = ""
+) -> dict[str, Any]:
     """One report's object in reports.json; URLs are relative to the site root."""
     return {
         "date": report.date.isoformat(),
@@ -36,20 +39,26 @@ def report_entry(report: Report, page: str, known_statuses: set[str], published:
         "metrics": dict(sorted(report.metrics.items())),
         "extra": dict(sorted(report.extra.items())),
         "problems": list(report.problems),
+        "unpublished": unpublished or None,  # why pdf_url is null: "PDF archived: ..." (retention) or unreadable
+        "signatures": [s.to_json_obj() for s in report.signatures[:CATALOG_SIGNATURES]],  # most severe first
     }
 
 
-def catalog_bytes(config: Config, reports: list[Report], unpublished: Collection[str] = ()) -> bytes:
+def catalog_bytes(config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None) -> bytes:
     """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
     pages, pdfs = layout.page_paths(reports), layout.pdf_paths(reports)
     known = set(config.statuses)
+    unpublished = unpublished or {}
     ordered = layout.newest_first(reports)
     doc = {
         "schema": CATALOG_SCHEMA,
         "title": config.title,
         "base_url": config.base_url,
         "count": len(ordered),
-        "reports": [report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source]) for r in ordered],
+        "reports": [
+            report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source], unpublished.get(r.source, ""))
+            for r in ordered
+        ],
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
     return (text + "\n").encode("utf-8")

@@ -28,6 +28,7 @@ from sitegen.site import layout
 from sitegen.site.assets import DEFAULT_THEME
 from sitegen.site.extract import collapse
 from sitegen.site.feed import FEED, absolute, feed_xml
+from sitegen.site.retention import is_archived
 
 log = logging.getLogger(__name__)
 
@@ -374,6 +375,11 @@ class Card:
     pdf_url: str | None  # None when the PDF could not be published
     suite_index: int  # position of the suite in the filter list, for CSS-only filtering
     unpublished: str = ""  # why the PDF is not in the site ("" when it is)
+
+    @property
+    def archived(self) -> bool:
+        """True when retention left the PDF out of the site: the card keeps its summary and says 'PDF archived'."""
+        return is_archived(self.unpublished)
 
     @property
     def unavailable(self) -> bool:

@@ -97,6 +97,8 @@ def test_output_tree_and_reports_json(project):
         "metrics": {"errors": 120, "fatal": 3},
         "extra": {"runner": {"host": "ci-7"}},
         "problems": [],
+        "unpublished": None,
+        "signatures": [],
     }
     assert doc["reports"][1]["status_known"] is False  # kept, shown as unknown status
     assert doc["reports"][0]["summary_source"] == "metadata" and doc["reports"][3]["summary_source"] == "text"
