@@ -283,6 +283,7 @@ def write_report(folder: Path, night: dt.date, status: str, data: bytes) -> tupl
 
     target = folder / report_name(night, status)
     before = reports_of_night(folder, night)
+    _remove_stale_temp_files(folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -306,6 +307,21 @@ def write_report(folder: Path, night: dt.date, status: str, data: bytes) -> tupl
         except OSError as exc:
             log.warning("could not remove the replaced report %s: %s", old, exc)
     return target, replaced
+
+
+STALE_TEMP_S = 600  # a temp file lives for the milliseconds of one write; one this old is from a killed run
+
+
+def _remove_stale_temp_files(folder: Path) -> None:
+    """Remove what a killed `sitegen report` left: its `.report-*.pdf.*.tmp` files (never a report itself)."""
+    now = time.time()
+    for tmp in folder.glob(".report-*.pdf.*.tmp"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > STALE_TEMP_S:
+                tmp.unlink()
+                log.info("removed %s, left by a report run that was killed while writing", tmp.name)
+        except OSError:
+            pass  # someone else's file, or gone already: harmless
 
 
 # --- the pipeline -------------------------------------------------------------------------

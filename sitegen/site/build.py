@@ -27,6 +27,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.limits import parse_size
 from sitegen.model import Report
+from sitegen.procs import die_with_parent
 from sitegen.site import budget, layout
 from sitegen.site.cache import ExtractCache, folder_key
 from sitegen.site.catalog import catalog_bytes
@@ -206,10 +207,12 @@ class _EarlyFiles:
         # Fork only from a single-threaded caller (the CLI): a thread's lock would stay held in the child.
         # Inside extract_many's worker pool its manager thread is running, so that case stays in-process.
         if len(self.pages) >= self.FORK_FROM and threading.active_count() == 1:
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:  # the helper: create the files and leave without running any cleanup of the parent's
                 code = 1
                 try:
+                    die_with_parent(parent)
                     precreate(self.staging, self.pages)
                     code = 0
                 finally:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sitegen import limits
 from sitegen.model import SUMMARY_ATTACHMENT, SignatureSummary, Summary, clean_text
+from sitegen.procs import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +348,8 @@ def extract_many(
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sitegen.site.extract", "pypdf"])
     chunk = max(1, math.ceil(len(payload) / (count * 4)))
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    # Workers end with this process, even when it is killed (they would hold the build lock otherwise).
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         pending = pool.map(_extract_job, payload, chunksize=chunk)  # workers start now
         if while_waiting is not None:
             while_waiting()
