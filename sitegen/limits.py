@@ -20,6 +20,7 @@ MB = 1024 * KB
 
 # --- the site builder -----------------------------------------------------------------------
 PDF_READ_BYTES = 128 * MB  # larger PDFs are published, but not opened for their summary (pypdf holds the whole file)
+PDF_READ_SECONDS = 30.0  # reading one PDF's summary takes about 1 ms; one that takes this long is published unread
 PDF_REPAIR_BYTES = 16 * MB  # larger PDFs without an end-of-file marker are not repaired (pypdf takes minutes)
 SUMMARY_BYTES = 1 * MB  # the summary.json attachment
 PAGE_COUNT = 1_000_000  # a larger /Count is not believed
@@ -36,7 +37,7 @@ YAML_ALIAS_NODES = 100_000  # nodes aliases may add in total (a "billion laughs"
 
 # --- what one night may hold ------------------------------------------------------------------
 METRIC_POINTS = 2_000_000  # samples of one metrics file, extra columns included (a day at 1 s is 86,400 each)
-CHAOS_WINDOWS = 20_000  # fault windows in one night ("@every 5s" all night is 17,280; "@every 1s" is refused)
+CHAOS_WINDOWS = 100_000  # fault windows in one night ("@every 1s" all night is 86,400; "@every 500ms" is refused)
 SCHEDULE_FIRINGS = 200_000  # firings of one schedule looked at while placing it in the night
 WORKFLOW_STEPS = 10_000  # templates one workflow may place (children fanning out multiply them)
 SCHEDULE_LOOKBACK_DAYS = 7  # a scheduled window begun this long before the night is still found
@@ -46,7 +47,8 @@ WINDOW_DAYS = 31  # the longest --since/--until span one night's report reads
 PROMETHEUS_BYTES = 64 * MB  # one query_range answer (a day at 15 s steps is about 0.5 MB per series)
 
 # --- what one report draws (the rest is counted and said, never silently dropped) ------------
-REPORT_INJECTION_ROWS = 300  # rows of the injections table; "... and N more injections" after them
+REPORT_INJECTION_ROWS = 200  # rows of the injections table; "... and N more injections" after them
+SUMMARY_INJECTIONS = 1_000  # injections listed in summary.json (metrics.injections counts them all); about 200 KB
 REPORT_INSTANCE_ROWS = 200  # followed container instances listed in the appendix
 REPORT_GAP_ROWS = 50  # gaps of the followed logs listed in the appendix
 CHART_BANDS = 200  # shaded chaos bands on the chart: closer windows are merged into one band beyond it

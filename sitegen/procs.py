@@ -16,11 +16,12 @@ import sys
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int | None = None) -> None:
     """Make this (just forked) process get SIGKILL when its parent ends; exit at once if it already has.
 
     `parent_pid` is the parent's pid as the parent saw it before forking: if the parent died between
     the fork and this call, the signal would never come, and getppid() already names someone else.
+    None when the parent is not the caller (a forkserver's child): then only the signal is set.
     """
     if sys.platform.startswith("linux"):
         try:
@@ -28,5 +29,5 @@ def die_with_parent(parent_pid: int) -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):  # no usable libc: the getppid() check below still catches most cases
             pass
-    if os.getppid() != parent_pid:
+    if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)

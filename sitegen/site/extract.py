@@ -13,6 +13,8 @@ import contextlib
 import logging
 import math
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -310,9 +312,31 @@ def _page_count(reader: Any) -> int:
     return count
 
 
+class _TookTooLong(BaseException):
+    """Raised by the timer inside pypdf; a BaseException so that extract()'s `except Exception` lets it through."""
+
+
+def _on_timer(signum: int, frame: Any) -> None:
+    raise _TookTooLong
+
+
 def _extract_job(job: tuple[str, int, int]) -> dict[str, Any]:
+    """One PDF, bounded in time where a timer can be set (the main thread of the CLI or of a pool worker)."""
     path, size, summary_length = job
-    return extract(Path(path), size, summary_length).to_json_obj()
+    seconds = limits.PDF_READ_SECONDS
+    if threading.current_thread() is not threading.main_thread():  # the dev server's build thread: no timers there
+        return extract(Path(path), size, summary_length).to_json_obj()
+    previous = signal.signal(signal.SIGALRM, _on_timer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return extract(Path(path), size, summary_length).to_json_obj()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _TookTooLong:
+        return unavailable(f"reading it took longer than {seconds:g} s, the limit per PDF (the PDF is still published)").to_json_obj()
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def workers() -> int:
@@ -337,19 +361,20 @@ def extract_many(
             while_waiting()
         return [Extracted.from_json_obj(_extract_job(job)) for job in payload]
     import multiprocessing
-    import threading
 
     import pypdf  # noqa: F401 - imported once here, not once per forked worker
 
+    parent: int | None = os.getpid()  # the workers' parent, as they will check it
     if threading.active_count() == 1:
         context = multiprocessing.get_context("fork")  # cheapest: workers inherit pypdf already imported
     else:
+        parent = None  # the forkserver is their parent; it ends when this process does
         # A threaded caller (the dev server) must not fork: a lock held by another thread would stay locked.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sitegen.site.extract", "pypdf"])
     chunk = max(1, math.ceil(len(payload) / (count * 4)))
     # Workers end with this process, even when it is killed (they would hold the build lock otherwise).
-    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=die_with_parent, initargs=(parent,)) as pool:
         pending = pool.map(_extract_job, payload, chunksize=chunk)  # workers start now
         if while_waiting is not None:
             while_waiting()

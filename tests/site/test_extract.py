@@ -158,3 +158,34 @@ def test_pdf_encrypted_with_an_empty_user_password_is_read(tmp_path, make_pdf):
     assert b"/Encrypt" in pdf.read_bytes()
     x = run(pdf)
     assert (x.problems, x.title, x.summary, x.pages) == ((), "Owner only", "Readable subject", 1)
+
+
+def test_a_pdf_that_takes_too_long_to_read_is_published_unread_and_the_build_goes_on(tmp_path, make_pdf, monkeypatch):
+    """pypdf stuck in one hostile PDF: the timer stops it, the card says why, the other nights are read."""
+    import time
+
+    from sitegen import limits
+    from sitegen.config import parse_config
+    from sitegen.site import extract as extract_module
+    from sitegen.site.build import build_site
+
+    reports = tmp_path / "reports"
+    make_pdf(reports / "report-2021-07-08-good.pdf", subject="A quiet night.")
+    make_pdf(reports / "report-2021-07-09-bad.pdf", subject="Stuck inside pypdf.")
+    real = extract_module._extract_pdf
+
+    def stuck_on_one(path, summary_length):
+        if "07-09" in path.name:
+            time.sleep(30)
+        return real(path, summary_length)
+
+    monkeypatch.setattr(extract_module, "_extract_pdf", stuck_on_one)
+    monkeypatch.setattr(limits, "PDF_READ_SECONDS", 0.5)
+    start = time.monotonic()
+    result = build_site(parse_config({}, tmp_path))
+    assert time.monotonic() - start < 20
+    by_date = {r.date.isoformat(): r for r in result.reports}
+    assert by_date["2021-07-08"].summary == "A quiet night."
+    stuck = by_date["2021-07-09"]
+    assert stuck.summary.startswith("summary unavailable: reading it took longer than 0.5 s")
+    assert (tmp_path / "public" / "pdf" / "report-2021-07-09-bad.pdf").is_file()  # still published
