@@ -13,8 +13,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +25,6 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.limits import parse_size
 from sitegen.model import Report
-from sitegen.procs import die_with_parent
 from sitegen.site import budget, layout
 from sitegen.site.cache import ExtractCache, folder_key
 from sitegen.site.catalog import catalog_bytes
@@ -132,7 +129,6 @@ def build_site(config: Config) -> BuildResult:
         cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, reports_dir, _extract_stamp(config))
         result.warnings += cache_warnings
         staging = _cold_staging(output)
-        early: _EarlyFiles | None = None
         try:
             early = _early_pages(staging, scanned.found)
             extracted, opened = stage("extract", _extract, scanned.found, cache, config.summary_length, early)
@@ -146,21 +142,15 @@ def build_site(config: Config) -> BuildResult:
             record = state_file(cache_dir, output)
             if stage("check", unchanged, output, record, inputs):
                 log.debug("nothing changed since the last build of %s", output)
-                if early is not None:
-                    early.wait()
                 if staging is not None:
                     discard_staging(staging)
             else:
                 plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished)
                 nights = len({r.date for r in reports if r.source not in unpublished})
                 result.warnings += stage("budget", _budget_warnings, plan, scanned.found, nights)
-                if early is not None:
-                    stage("precreate", early.wait)
                 outcome = stage("write", write_or_fail, output, plan, record, inputs, staging)
                 result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
         except BaseException:
-            if early is not None:
-                early.wait()
             if staging is not None:
                 discard_staging(staging)
             raise
@@ -180,52 +170,18 @@ def _cold_staging(output: Path) -> Path | None:
         raise BuildError(f"cannot prepare the site beside {output} ({exc.strerror}); nothing was changed") from None
 
 
-def _early_pages(staging: Path | None, found: list[Found]) -> _EarlyFiles | None:
-    """Work for the idle main process during extraction: create the viewer pages' (empty) files."""
+def _early_pages(staging: Path | None, found: list[Found]) -> Callable[[], None] | None:
+    """For a first build, work for the idle main process while workers extract: create the viewer pages' empty files.
+
+    Creating a file is kernel time (0.3-1.3 ms each on this VM); a first build creates one page per
+    report, and doing it while the worker processes read PDFs overlaps the two. Only a head start:
+    the write stage creates any file this did not.
+    """
     if staging is None:
         return None
     stubs = [Report(f.source, f.date, f.status, f.suite, "", "", None, f.size) for f in found]
-    return _EarlyFiles(staging, sorted(layout.page_paths(stubs).values()))
-
-
-class _EarlyFiles:
-    """Creates the viewer pages' empty files ahead of the write stage, overlapping other work.
-
-    Creating a file is kernel time (0.3-1.3 ms each on this VM). While worker processes extract,
-    the idle main process does it. With no workers (a warm extraction cache and no site yet, say
-    after deleting the output) it would run alone for seconds at 10,000 reports, so a forked helper
-    does it while this process extracts and renders. Only a head start: the write stage creates any
-    file the helper did not, so the helper's failure is harmless once it has been waited for.
-    """
-
-    FORK_FROM = 500  # below this, forking costs more than it overlaps
-
-    def __init__(self, staging: Path, pages: list[str]) -> None:
-        self.staging, self.pages, self.pid = staging, pages, 0
-
-    def __call__(self) -> None:
-        # Fork only from a single-threaded caller (the CLI): a thread's lock would stay held in the child.
-        # Inside extract_many's worker pool its manager thread is running, so that case stays in-process.
-        if len(self.pages) >= self.FORK_FROM and threading.active_count() == 1:
-            parent = os.getpid()
-            pid = os.fork()
-            if pid == 0:  # the helper: create the files and leave without running any cleanup of the parent's
-                code = 1
-                try:
-                    die_with_parent(parent)
-                    precreate(self.staging, self.pages)
-                    code = 0
-                finally:
-                    os._exit(code)
-            self.pid = pid
-            return
-        precreate(self.staging, self.pages)
-
-    def wait(self) -> None:
-        """Return once no helper is still creating files (before the write stage or deleting the staging folder)."""
-        if self.pid:
-            pid, self.pid = self.pid, 0
-            os.waitpid(pid, 0)
+    pages = sorted(layout.page_paths(stubs).values())
+    return functools.partial(precreate, staging, pages)
 
 
 def _extract_stamp(config: Config) -> str:

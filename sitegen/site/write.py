@@ -1,11 +1,12 @@
 """Write stage: the only code that touches the output folder.
 
-The new site is assembled in a sibling folder (`public.sitegen-XXXX`) and swapped in at the end,
-atomically where Linux allows (renameat2 RENAME_EXCHANGE), so a web server never sees half a
-site and a failed build leaves the old one as it was. Files whose bytes (or source PDF) did not
-change are hard-linked from the previous output instead of being written again. What was written
-is recorded in a state file in the cache folder, never in the output, so the output is the same
-bytes whichever way it was built.
+The first build assembles the site in a sibling folder (`public.sitegen-XXXX`) and renames it
+into place. Later builds change the live folder file by file, each through a temp file and a
+rename, so a web server sees every file old or new and never half; the order (new files first,
+the index and catalogs last, removals at the end) keeps every link from the index resolving if
+a build dies half-way. Files whose bytes, source PDF or key did not change are not touched at
+all. What was written is recorded in a state file in the cache folder, never in the output, so
+the output is the same bytes whichever way it was built.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ class Plan:
 
     files: dict[str, bytes] = field(default_factory=dict)
     copies: dict[str, Path] = field(default_factory=dict)
+    keep: dict[str, str] = field(default_factory=dict)  # pages not rendered, as their key is unchanged: path -> key
+    keys: dict[str, str] = field(default_factory=dict)  # the key of each rendered page, recorded for the next build
 
     def paths(self) -> set[str]:
-        return set(self.files) | set(self.copies)
+        return set(self.files) | set(self.copies) | set(self.keep)
 
 
 @dataclass
@@ -136,6 +139,22 @@ def tree(folder: Path) -> dict[str, list[int]]:
                 else:
                     out[rel] = _stamp(entry.stat(follow_symlinks=False))
     return out
+
+
+def kept_keys(output: Path, state_path: Path) -> dict[str, str]:
+    """{path: key} of the pages the last build rendered that the output still holds exactly as written."""
+    state = _load_state(state_path)
+    if state.get("output") != str(output.resolve()):
+        return {}
+    try:
+        current = tree(output)
+    except OSError:
+        return {}
+    return {
+        rel: rec["key"]
+        for rel, rec in state["files"].items()
+        if isinstance(rec, dict) and isinstance(rec.get("key"), str) and current.get(rel) == rec.get("stamp")
+    }
 
 
 def unchanged(output: Path, state_path: Path, inputs: str) -> bool:
@@ -265,97 +284,210 @@ def _link(src: str | Path, dst: str | Path) -> None:
 
 
 def write_site(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None = None) -> Outcome:
-    """Assemble `plan` in `staging` beside `output`, reusing unchanged files from the old output, then swap it in."""
+    """Make `output` hold exactly `plan`, touching only files that changed; record what was written.
+
+    A first build (no site yet) is assembled in `staging` and renamed into place. Later builds
+    write in place, each file atomically (temp file + rename), in an order that keeps every link
+    from the index resolving if the build dies half-way: new files first, then changed ones from
+    the deepest folder up, so the index and the catalogs come last; removed files go at the end.
+    """
     output = output.resolve()
+    fresh = not output.is_dir() or is_empty(output)
+    if fresh:
+        return _write_fresh(output, plan, state_path, inputs, staging)
+    if staging is not None:
+        discard_staging(staging)
+    _remove_leftovers(output)  # a first build killed before its rename left its folder beside the output
+    state = _load_state(state_path)
+    if state.get("output") != str(output):
+        state = {}
+    return _write_in_place(output, plan, state_path, inputs, state.get("files", {}) if state else {})
+
+
+def _makedirs_for(root: str) -> Any:
+    made: set[str] = set()
+
+    def target(rel: str) -> str:
+        parent = os.path.dirname(rel)
+        if parent and parent not in made:
+            os.makedirs(root + parent, exist_ok=True)
+            made.add(parent)
+        return root + rel
+
+    return target
+
+
+def _write_fresh(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None) -> Outcome:
+    """The first build: every file into a private folder beside `output`, then one rename."""
     precreated = staging is not None
     if staging is None:
         staging = new_staging(output)
-    state = _load_state(state_path) if output.is_dir() else {}
-    if state.get("output") != str(output):
-        state = {}
-    old_records: dict[str, dict[str, Any]] = state.get("files", {}) if state else {}
-    old_tree = tree(output)
-    # A recorded file may be reused only if it is still exactly what the last build wrote.
-    trusted = {rel for rel, rec in old_records.items() if isinstance(rec, dict) and old_tree.get(rel) == rec.get("stamp")}
-
     records: dict[str, dict[str, Any]] = {}
-    changed: set[str] = set()
-    written = reused = 0
-    # Plain strings, not Path objects: thousands of files per build, and pathlib's parsing showed in profiles.
-    new_root, old_root = str(staging) + "/", str(output) + "/"
     try:
-        made_dirs: set[str] = set()
-
-        def target(rel: str) -> str:
-            parent = os.path.dirname(rel)
-            if parent and parent not in made_dirs:
-                os.makedirs(new_root + parent, exist_ok=True)
-                made_dirs.add(parent)
-            return new_root + rel
-
+        # Plain strings, not Path objects: thousands of files per build, and pathlib's parsing showed in profiles.
+        root = str(staging) + "/"
+        target = _makedirs_for(root)
         for rel in sorted(plan.files):
             data = plan.files[rel]
-            digest = _digest(data)
-            dst = target(rel)
-            old = old_root + rel
-            rec = old_records.get(rel)
-            if rel in trusted and rec.get("sha") == digest:
-                _link(old, dst)
-                reused += 1
-            elif rel not in trusted and rel in old_tree and old_tree[rel][0] == len(data) and _read(old) == data:
-                _link(old, dst)  # no record (cache wiped) but the same bytes: still unchanged
-                reused += 1
-            else:
-                with open(dst, "wb") as fh:  # new, or pre-created empty
-                    fh.write(data)
-                written += 1
-                changed.add(rel)
-            records[rel] = {"sha": digest}
-
+            with open(target(rel), "wb") as fh:  # new, or pre-created empty
+                fh.write(data)
+            records[rel] = _record(plan, rel, sha=_digest(data))
         for rel in sorted(plan.copies):
             src = plan.copies[rel]
             st = src.stat()
-            key = [str(src), st.st_size, st.st_mtime_ns]
-            dst = target(rel)
-            old = old_root + rel
-            rec = old_records.get(rel)
-            if rel in trusted and rec.get("src") == key:
-                _link(old, dst)  # never copied again when unchanged
-                reused += 1
-            elif rec is None and rel in old_tree and _same_file(old, src, st):
-                # No record (cache wiped) but the very same file. With a record whose source stamp
-                # differs, the PDF was rewritten in place: re-place it and report it as changed.
-                _link(old, dst)
-                reused += 1
-            else:
-                _place(src, dst)
-                written += 1
-                changed.add(rel)
-            records[rel] = {"src": key}
-
+            _place(src, target(rel))
+            records[rel] = {"src": [str(src), st.st_size, st.st_mtime_ns]}
         new_tree = tree(staging)
         if precreated:
             for rel in set(new_tree) - plan.paths():  # pre-created for a page the renderer did not make
-                os.unlink(new_root + rel)
+                os.unlink(root + rel)
                 del new_tree[rel]
         for rel, rec in records.items():
             rec["stamp"] = new_tree[rel]
-        changed |= set(old_tree) - set(records)  # removed from the site
-        if not changed and set(old_tree) == set(records):
-            # Same bytes everywhere: keep the old folder, so even its inodes stay put.
-            shutil.rmtree(staging)
-            for rel, rec in records.items():
-                rec["stamp"] = old_tree[rel]
-            leftover = None
-        else:
-            leftover = _swap_in(staging, output)
+        leftover = _swap_in(staging, output)  # an empty folder may have appeared meanwhile: swapped out
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if leftover is not None:
         shutil.rmtree(leftover, ignore_errors=True)
     _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), "inputs": inputs, "files": records})
-    return Outcome(changed=sorted(changed), written=written, reused=reused)
+    return Outcome(changed=sorted(records), written=len(records), reused=0)
+
+
+def _record(plan: Plan, rel: str, **fields: Any) -> dict[str, Any]:
+    key = plan.keys.get(rel)
+    return {**fields, "key": key} if key else fields
+
+
+TEMP_PREFIX = ".sitegen-tmp-"  # an in-place write's temp file; one left by a killed build is removed by the next
+
+
+def _write_in_place(
+    output: Path, plan: Plan, state_path: Path, inputs: str, old_records: dict[str, dict[str, Any]]
+) -> Outcome:
+    root = str(output) + "/"
+    old_tree = tree(output)
+    # A recorded file may be reused only if it is still exactly what the last build wrote.
+    trusted = {rel for rel, rec in old_records.items() if isinstance(rec, dict) and old_tree.get(rel) == rec.get("stamp")}
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[str] = []
+    reused = 0
+
+    for rel in plan.keep:  # the renderer skipped these: their key, and so their bytes, are the recorded ones
+        if rel not in trusted:
+            raise BuildError(f"internal error: {rel} was kept but the output no longer holds what was recorded")
+        records[rel] = {**old_records[rel], "key": plan.keep[rel]}
+        reused += 1
+    for rel, data in plan.files.items():
+        digest = _digest(data)
+        rec = old_records.get(rel)
+        if rel in trusted and rec.get("sha") == digest:
+            records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])
+            reused += 1
+        elif rel not in trusted and rel in old_tree and old_tree[rel][0] == len(data) and _read(root + rel) == data:
+            records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])  # no record (cache wiped), same bytes
+            reused += 1
+        else:
+            records[rel] = _record(plan, rel, sha=digest)
+            todo.append(rel)
+    for rel, src in plan.copies.items():
+        st = src.stat()
+        key = [str(src), st.st_size, st.st_mtime_ns]
+        rec = old_records.get(rel)
+        if (rel in trusted and rec.get("src") == key) or (rec is None and rel in old_tree and _same_file(root + rel, src, st)):
+            # Unchanged; or no record (cache wiped) but the very same file. With a record whose source
+            # stamp differs, the PDF was rewritten in place: re-place it and report it as changed.
+            records[rel] = {"src": key, "stamp": old_tree[rel]}
+            reused += 1
+        else:
+            records[rel] = {"src": key}
+            todo.append(rel)
+
+    # New files first (nothing links to them yet), then changed ones deepest first: the root pages last.
+    todo.sort(key=lambda rel: (rel in old_tree, -rel.count("/"), rel))
+    undo = _Undo(root)
+    try:
+        target = _makedirs_for(root)
+        for rel in todo:
+            dst = target(rel)
+            undo.replace(dst, plan.files.get(rel), plan.copies.get(rel), existed=rel in old_tree)
+            records[rel]["stamp"] = _stamp(os.stat(dst, follow_symlinks=False))
+    except BaseException:
+        undo.roll_back()  # a failed build leaves the previous site as it was
+        raise
+    undo.forget()
+
+    removed = sorted(set(old_tree) - set(records))
+    for rel in removed:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(root + rel)
+    _remove_empty_folders(output, removed)
+    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), "inputs": inputs, "files": records})
+    return Outcome(changed=sorted([*todo, *removed]), written=len(todo), reused=reused)
+
+
+class _Undo:
+    """Atomic replaces that can be rolled back: each replaced file is first kept under a hard link.
+
+    A link costs a few microseconds and no data is copied. On failure every file is put back and
+    the new ones are removed; after success the kept links are dropped. A build killed half-way
+    leaves the links behind as unknown files, which the next build removes.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.done: list[tuple[str, str | None]] = []  # (destination, its kept old version or None if it is new)
+
+    def replace(self, dst: str, data: bytes | None, src: Path | None, *, existed: bool) -> None:
+        folder, n = os.path.dirname(dst), len(self.done)  # numbered: unique however long or alike the names are
+        tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"
+        try:
+            if data is not None:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+            else:
+                assert src is not None
+                _place(src, tmp)
+            kept = None
+            if existed:
+                kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
+                _link(dst, kept)
+            self.done.append((dst, kept))
+            os.replace(tmp, dst)
+        finally:
+            # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def roll_back(self) -> None:
+        for dst, kept in reversed(self.done):
+            with contextlib.suppress(OSError):
+                if kept is None:
+                    os.unlink(dst)
+                else:
+                    os.replace(kept, dst)
+
+    def forget(self) -> None:
+        for _dst, kept in self.done:
+            if kept is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(kept)
+
+
+def _remove_empty_folders(output: Path, removed: list[str]) -> None:
+    """Folders left empty by removed files (a suite that is gone), deepest first; never the output itself."""
+    folders = {os.path.dirname(rel) for rel in removed}
+    for folder in sorted({p for f in folders for p in _parents(f)}, key=lambda f: -f.count("/")):
+        with contextlib.suppress(OSError):  # not empty, or gone: both fine
+            os.rmdir(output / folder)
+
+
+def _parents(folder: str) -> list[str]:
+    out = []
+    while folder:
+        out.append(folder)
+        folder = os.path.dirname(folder)
+    return out
 
 
 def _same_file(old: str, src: Path, st: os.stat_result) -> bool:

