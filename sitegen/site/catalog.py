@@ -7,6 +7,7 @@ theme's job, not this file's.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -50,15 +51,14 @@ def catalog_bytes(config: Config, reports: list[Report], unpublished: Mapping[st
     known = set(config.statuses)
     unpublished = unpublished or {}
     ordered = layout.newest_first(reports)
-    doc = {
-        "schema": CATALOG_SCHEMA,
-        "title": config.title,
-        "base_url": config.base_url,
-        "count": len(ordered),
-        "reports": [
-            report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source], unpublished.get(r.source, ""))
-            for r in ordered
-        ],
-    }
-    text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
+    head = {"schema": CATALOG_SCHEMA, "title": config.title, "base_url": config.base_url, "count": len(ordered)}
+    entries = [
+        report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source], unpublished.get(r.source, ""))
+        for r in ordered
+    ]
+    # One report per line: readable and diffable, and json's C encoder does the work (indent= would
+    # switch to its pure-Python encoder, 0.3 s at 10,000 reports on every build).
+    dump = functools.partial(json.dumps, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    lines = ",\n  ".join(dump(entry) for entry in entries)
+    text = dump(head)[:-1] + (', "reports": [\n  ' + lines + "\n ]}" if entries else ', "reports": []}')
     return (text + "\n").encode("utf-8")
