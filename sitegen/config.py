@@ -256,9 +256,9 @@ class Config:
         return (self.root / value).resolve()
 
     def fingerprint(self, *keys: str) -> str:
-        """A stable hash of some keys' values, for invalidating caches when they change."""
+        """A stable hash of some keys' values (of the whole config without keys), for invalidating caches."""
         data = self.values.as_dict()
-        picked = {k: _dig(data, k) for k in keys}
+        picked = {k: _dig(data, k) for k in keys} if keys else data
         return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, **overrides: Any) -> Config:

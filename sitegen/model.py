@@ -298,3 +298,10 @@ class Report:
     summary_source: str = "none"  # attachment | metadata | text | none
     problems: tuple[str, ...] = ()  # human-readable, shown on the card and in reports.json
     signatures: tuple[SignatureSummary, ...] = ()  # the first (most severe) few of summary.json's, for the night page
+    # A digest of everything the fields above were made from (the file's stamp, the extractor), set by the
+    # builder: comparing it is much cheaper than comparing the fields. "" when unknown (then fields are compared).
+    made_from: str = field(default="", compare=False)
+
+    def digest(self) -> str:
+        """A short stable text that changes whenever any field of the report may have changed."""
+        return self.made_from or repr(self)

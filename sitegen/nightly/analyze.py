@@ -92,7 +92,8 @@ def _recovery(points, times, start: float, threshold: float, hold: float, step: 
     """Start of the first run of good points lasting `hold` seconds; gaps and missing intervals break a run."""
     run_from: float | None = None
     prev_t: float | None = None
-    for t, v in points[bisect.bisect_left(times, start) :]:
+    for j in range(bisect.bisect_left(times, start), len(points)):  # indexed: a slice would copy the rest of the night
+        t, v = points[j]
         if prev_t is not None and step and t - prev_t > 1.5 * step:
             run_from = None  # a hole in the data: nothing proves the metric held during it
         prev_t = t

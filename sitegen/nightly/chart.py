@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sitegen import limits
 from sitegen.model import format_metric
 from sitegen.nightly.records import ChaosWindow, Injection, Series
 
@@ -150,13 +151,109 @@ def _value_at(points: Sequence[Point], when: float) -> float | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One shaded band: chaos windows `first` to `last` (numbered as in the injections table), merged when close."""
+
+    first: int
+    last: int
+    start: float
+    end: float
+
+    @property
+    def label(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}–{self.last}"
+
+
+def chart_bands(windows: Sequence[ChaosWindow], t0: float, t1: float, limit: int = limits.CHART_BANDS) -> tuple[list[Band], float]:
+    """The bands to shade: one per window while there are at most `limit`; beyond it, windows closer than a
+    gap are merged, the gap doubling from one thousandth of the span until `limit` bands remain.
+
+    Returns the bands and the gap used (0.0 when nothing was merged), so the caption can say what was drawn.
+    """
+    spans: list[Band] = []
+    for number, window in enumerate(sorted(windows, key=lambda w: w.start), start=1):
+        start = max(_epoch(window.start), t0)
+        # A window with no known end is drawn as a thin band, so it is still seen.
+        end = min(_epoch(window.end), t1) if window.end else start + max(60.0, (t1 - t0) / 400)
+        if end <= start or start > t1:
+            continue
+        spans.append(Band(number, number, start, end))
+    if len(spans) <= limit:
+        return spans, 0.0
+    gap = max((t1 - t0) / 1000, 1e-9)
+    while True:
+        merged: list[Band] = []
+        for band in sorted(spans, key=lambda b: b.start):
+            if merged and band.start - merged[-1].end <= gap:
+                last = merged[-1]
+                merged[-1] = Band(last.first, max(last.last, band.last), last.start, max(last.end, band.end))
+            else:
+                merged.append(band)
+        if len(merged) <= limit:
+            return merged, gap
+        gap *= 2
+
+
+def chart_markers(injections: Sequence[Injection], limit: int = limits.CHART_MARKERS) -> list[Injection]:
+    """The injections whose recovery (or its absence) gets a dot: all up to `limit`; beyond it, the ones that
+    never recovered first, then recovered ones spread evenly over the night."""
+    if len(injections) <= limit:
+        return list(injections)
+    unrecovered = [i for i in injections if i.recovered_at is None][:limit]
+    recovered = [i for i in injections if i.recovered_at is not None]
+    room = limit - len(unrecovered)
+    if room > 0 and recovered:
+        step = len(recovered) / room
+        unrecovered += [recovered[int(k * step)] for k in range(min(room, len(recovered)))]
+    return unrecovered
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The chart's SVG, and in words what the limits left out of it ("" when everything is drawn)."""
+
+    svg: str
+    note: str = ""
+
+
+def _chart_note(windows: int, bands: list[Band], gap: float, injections: int, markers: int) -> str:
+    parts = []
+    if gap:
+        parts.append(
+            f"The {windows:,} chaos windows are drawn as {len(bands):,} band{'s' if len(bands) != 1 else ''}: windows less than "
+            f"{_duration_text(gap)} apart share one band (at most {limits.CHART_BANDS:,} bands are drawn)."
+        )
+    if markers < injections:
+        parts.append(
+            f"Recovery dots are drawn for {markers:,} of the {injections:,} injections, those that never recovered first."
+        )
+    return " ".join(parts)
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def render_svg(
     data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 510, font: str = "DejaVu, sans-serif"
 ) -> str:
-    """The chart as an SVG string with every style inlined, ready for fpdf2.
+    """The chart as an SVG string with every style inlined, ready for fpdf2 (see `render_chart`)."""
+    return render_chart(data, max_points=max_points, width=width, height=height, font=font).svg
+
+
+def render_chart(
+    data: ChartData, *, max_points: int = 2880, width: int = 1000, height: int = 510, font: str = "DejaVu, sans-serif"
+) -> Chart:
+    """The chart as an SVG string with every style inlined, and what was left out of it.
 
     `font` is a family list because fpdf2 draws SVG text in the first family the PDF has: DejaVu,
     or fpdf2's core Helvetica (which sans-serif names) when the report falls back to core fonts.
+    Bounded: at most CHART_BANDS bands and CHART_MARKERS recovery dots, whatever the number of windows.
     """
     import pygal
     from pygal.style import Style
@@ -232,26 +329,21 @@ def render_svg(
         margin=8,
     )
     shade: list[Point] = []
-    bands: list[tuple[int, float]] = []  # (number as in the injections table, middle of the band)
-    for number, window in enumerate(sorted(data.windows, key=lambda w: w.start), start=1):
-        start = max(_epoch(window.start), t0)
-        # A window with no known end is drawn as a thin band, so it is still seen.
-        end = min(_epoch(window.end), t1) if window.end else start + max(60.0, (t1 - t0) / 400)
-        if end <= start or start > t1:
-            continue
+    bands, gap = chart_bands(data.windows, t0, t1)
+    for band in bands:
         # One series of rectangles: up at the start, across the top, down at the end, along zero
         # to the next window; pygal fills it down to zero, which shades each window full height.
-        shade += [(start, 0.0), (start, top), (end, top), (end, 0.0)]
-        bands.append((number, (start + end) / 2))
+        shade += [(band.start, 0.0), (band.start, top), (band.end, top), (band.end, 0.0)]
     every = max(1, math.ceil(len(bands) / MAX_BAND_LABELS))
-    numbers = [{"value": (x, top), "label": str(n)} for i, (n, x) in enumerate(bands) if i % every == 0]
+    numbers = [{"value": ((b.start + b.end) / 2, top), "label": b.label} for i, b in enumerate(bands) if i % every == 0]
 
     deepest = max((i for i in data.injections if i.drop_pct is not None), key=lambda i: i.drop_pct or 0.0, default=None)
     dip = _dip_point(raw, deepest) if deepest is not None else None
 
     recovered: list[Point] = []
     unrecovered: list[Point] = []
-    for inj in data.injections:
+    marked = chart_markers(data.injections)
+    for inj in marked:
         if inj.recovered_at is not None:
             when = _epoch(inj.recovered_at)
             recovered.append((when, _value_at(raw, when)))
@@ -288,7 +380,8 @@ def render_svg(
         chart.add(None, numbers, stroke=False, show_dots=True, dots_size=0.01)
     style.colors = tuple(colors)
     svg = chart.render(is_unicode=True)
-    return _place_labels(inline_styles(svg, extra_css="".join(css)), labelled)
+    note = _chart_note(len(data.windows), bands, gap, len(data.injections), len(marked))
+    return Chart(_place_labels(inline_styles(svg, extra_css="".join(css)), labelled), note)
 
 
 def _place_labels(svg: str, labelled: dict[int, str]) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sitegen import limits
+
 MANIFEST_NAME = "manifest.json"
 # 2: `outcome` replaced `exit_code` (exit codes belong to the command line); 3: `mode`, follow's instances and gaps
 MANIFEST_SCHEMA = 3
@@ -34,7 +36,7 @@ def load_manifest(folder: Path) -> dict[str, Any] | None:
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             return None
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = limits.loads_json(path.read_bytes())
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None
@@ -107,13 +109,35 @@ def _inside(folder: Path, path: Path) -> bool:
     return True
 
 
+def _int(value: Any) -> int:
+    """A count from the manifest; anything that is not a plain number (a hand-edited file) counts as 0."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+        return int(value)
+    return 0
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    """A time or name from the manifest as text; None when missing or not a string."""
+    return value if isinstance(value, str) else None
+
+
 def read_followed(folder: Path) -> FollowedNight | None:
     """The followed night in `folder`; None when its manifest is missing or was written by a one-shot collect."""
     obj = load_manifest(folder)
     if obj is None or obj.get("mode") != "follow":
         return None
     instances = []
-    for raw in obj.get("instances") or []:
+    for raw in _list(obj.get("instances")):
         if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
             continue
         instances.append(
@@ -121,27 +145,27 @@ def read_followed(folder: Path) -> FollowedNight | None:
                 pod=str(raw.get("pod", "")),
                 container=str(raw.get("container", "")),
                 uid=str(raw.get("uid", "")),
-                restart=int(raw.get("restart") or 0),
+                restart=_int(raw.get("restart")),
                 container_id=str(raw.get("container_id", "")),
                 init=bool(raw.get("init")),
                 file=raw["file"],
-                lines=int(raw.get("lines") or 0),
-                first=raw.get("first"),
-                last=raw.get("last"),
+                lines=_int(raw.get("lines")),
+                first=_text(raw.get("first")),
+                last=_text(raw.get("last")),
                 state=str(raw.get("state", "")),
             )
         )
     gaps = [
         Gap(
-            since=g.get("since"),
-            until=g.get("until"),
+            since=_text(g.get("since")),
+            until=_text(g.get("until")),
             reason=str(g.get("reason", "")),
-            pod=g.get("pod"),
-            container=g.get("container"),
-            uid=g.get("uid"),
-            restart=g.get("restart"),
+            pod=_text(g.get("pod")),
+            container=_text(g.get("container")),
+            uid=_text(g.get("uid")),
+            restart=_int(g["restart"]) if g.get("restart") is not None else None,
         )
-        for g in obj.get("gaps") or []
+        for g in _list(obj.get("gaps"))
         if isinstance(g, dict)
     ]
     return FollowedNight(
@@ -152,5 +176,5 @@ def read_followed(folder: Path) -> FollowedNight | None:
         updated=str(obj.get("updated", "")),
         instances=instances,
         gaps=gaps,
-        errors=[str(e) for e in obj.get("errors") or []],
+        errors=[str(e) for e in _list(obj.get("errors"))],
     )

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sitegen import limits
 from sitegen.errors import ReportError, UsageError
 from sitegen.nightly.metrics.promjson import parse_query_range
 from sitegen.nightly.records import Series
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Prometheus refuses range queries over 11,000 points per series; longer nights are fetched in pieces.
 MAX_POINTS = 11_000
+ERROR_BODY_BYTES = 64 * 1024  # of an HTTP error's body, read for its message
 
 
 def query_prometheus(
@@ -79,38 +81,51 @@ def _fetch(endpoint: str, url: str, expr: str, a: float, b: float, step_s: float
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            body = response.read()
+            limit = limits.PROMETHEUS_BYTES
+            body = response.read(limit + 1)  # never more: a runaway answer must not fill memory
     except urllib.error.HTTPError as exc:
         raise _http_error(exc, url, expr) from None
     except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, ConnectionRefusedError):
-            raise ReportError(f"cannot reach Prometheus at {url}: connection refused (is it running on that port?)") from None
-        if isinstance(reason, TimeoutError):
-            raise ReportError(f"Prometheus at {url} did not answer within {timeout_s:g} s") from None
-        if isinstance(reason, socket.gaierror):
-            raise ReportError(f"cannot reach Prometheus at {url}: unknown host {urllib.parse.urlsplit(url).hostname!r}") from None
-        raise ReportError(f"cannot reach Prometheus at {url}: {reason}") from None
+        raise _url_error(exc, url, timeout_s) from None
     except TimeoutError:
         raise ReportError(f"Prometheus at {url} did not answer within {timeout_s:g} s") from None
     except OSError as exc:
         raise ReportError(f"cannot reach Prometheus at {url}: {exc}") from None
+    if len(body) > limit:
+        raise ReportError(
+            f"Prometheus at {url} answered {endpoint} with more than the {limits.size_text(limit)} limit of one answer "
+            "(PROMETHEUS_BYTES, docs/limits.md); narrow the query, for example with sum() over its series"
+        )
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = limits.loads_json(body, constants=True)
+    except limits.LimitExceeded as exc:
+        raise ReportError(f"the answer of {endpoint} is {exc}") from None
+    except ValueError:
         raise ReportError(f"{endpoint} did not answer with JSON; is {url} a Prometheus server?") from None
     if not isinstance(data, dict) or data.get("status") != "success":
         error = data.get("error", "(no message)") if isinstance(data, dict) else "(not an API response)"
-        raise ReportError(f"Prometheus at {url} answered with an error: {error}")
+        raise ReportError(f"Prometheus at {url} answered with an error: {limits.short_text(error, 300)}")
     return data
+
+
+def _url_error(exc: urllib.error.URLError, url: str, timeout_s: float) -> ReportError:
+    reason = exc.reason
+    if isinstance(reason, ConnectionRefusedError):
+        return ReportError(f"cannot reach Prometheus at {url}: connection refused (is it running on that port?)")
+    if isinstance(reason, TimeoutError):
+        return ReportError(f"Prometheus at {url} did not answer within {timeout_s:g} s")
+    if isinstance(reason, socket.gaierror):
+        return ReportError(f"cannot reach Prometheus at {url}: unknown host {urllib.parse.urlsplit(url).hostname!r}")
+    return ReportError(f"cannot reach Prometheus at {url}: {reason}")
 
 
 def _http_error(exc: urllib.error.HTTPError, url: str, expr: str) -> Exception:
     try:
-        payload = json.loads(exc.read() or b"{}")
+        payload = json.loads(exc.read(ERROR_BODY_BYTES) or b"{}")
         detail = f"{payload.get('errorType', 'error')}: {payload.get('error', '(no message)')}"
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, AttributeError):
+    except (ValueError, OSError, AttributeError, RecursionError):
         detail = exc.reason or "no details"
+    detail = limits.short_text(str(detail), 300)
     if exc.code in (400, 422):
         # The server says the query itself is wrong: the user must change it.
         return UsageError(f"Prometheus at {url} rejected the query {expr!r} (HTTP {exc.code}) - {detail}")

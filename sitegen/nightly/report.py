@@ -21,6 +21,7 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.errors import ReportError, UsageError
 from sitegen.model import report_name
+from sitegen.nightly.manifest import FollowedNight
 from sitegen.nightly.records import ChaosWindow, Injection, InputSource, LogDigest, NightReport, Series
 from sitegen.nightly.window import NightWindow, night_window, parse_night, parse_time
 
@@ -46,6 +47,7 @@ class ReportRequest:
     until: str | None = None
     suite: str | None = None
     rules_file: Path | None = None
+    followed: str | None = None  # a night folder `sitegen collect --follow` wrote (else found among the --logs folders)
 
 
 @dataclass(slots=True)
@@ -80,6 +82,18 @@ class _Plan:
     metrics_start: dt.datetime | None
     chaos_path: Path | None
     logs: list[str]
+    followed: FollowedNight | None = None
+
+
+def _followed(request: ReportRequest) -> FollowedNight | None:
+    """The followed night the logs come from: the one named, or a --logs folder holding a follow manifest."""
+    from sitegen.nightly.manifest import read_followed
+
+    if request.followed:
+        return read_followed(Path(request.followed))
+    folders = [Path(p) for p in request.logs if p != "-" and Path(p).is_dir()]
+    found = [f for f in (read_followed(folder) for folder in folders) if f is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def _check(config: Config, request: ReportRequest) -> _Plan:
@@ -124,6 +138,7 @@ def _check(config: Config, request: ReportRequest) -> _Plan:
         metrics_start=metrics_start,
         chaos_path=chaos_path,
         logs=[str(p) for p in request.logs],
+        followed=_followed(request),
     )
 
 
@@ -187,6 +202,14 @@ def _read_logs(plan: _Plan) -> tuple[LogDigest | None, bool, _Stage]:
     stage.sources.append(InputSource("Previous night", where))
     if keys is None:
         stage.notes.append(where)
+    followed = plan.followed
+    if followed is not None:
+        lines = sum(i.lines for i in followed.instances)
+        stage.sources.append(InputSource(
+            "Logs", f"kept by sitegen collect --follow: {len(followed.instances):,} container instance(s), "
+                    f"{lines:,} line(s), {len(followed.gaps):,} gap(s) (listed in the appendix)"))
+        if followed.gaps:
+            stage.notes.append(f"the followed logs have {len(followed.gaps):,} gap(s) where lines may be missing (see the appendix)")
     digest = digest_logs(plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys)
     return digest, keys is not None, stage
 
@@ -392,7 +415,7 @@ def build_night(config: Config, request: ReportRequest, plan: _Plan | None = Non
 def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
     """Write the night's PDF into the reports folder and say what was written and replaced."""
     from sitegen import __version__
-    from sitegen.nightly.chart import ChartData, render_svg
+    from sitegen.nightly.chart import ChartData, render_chart
     from sitegen.nightly.fonts import fonts_from_config
     from sitegen.nightly.pdf import PdfContext, render_pdf
     from sitegen.nightly.summary import build_summary, encode_summary
@@ -404,13 +427,14 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
     window = plan.window
     rc = config.report
 
-    chart_svg = None
+    chart_svg, chart_note = None, ""
     if report.series is not None and report.series.points:
         with _stage("chart"):
-            chart_svg = render_svg(
+            chart = render_chart(
                 ChartData(series=report.series, windows=report.windows, injections=report.injections, tz=window.tz),
                 max_points=rc.chart_points,
             )
+            chart_svg, chart_note = chart.svg, chart.note
     label, color = _status_look(config, report.verdict.status)
     ctx = PdfContext(
         status_label=label,
@@ -420,8 +444,10 @@ def run_report(config: Config, request: ReportRequest) -> ReportOutcome:
         until=window.until,
         created=window.night_end,
         chart_svg=chart_svg,
+        chart_note=chart_note,
         top_signatures=rc.top_signatures,
         generator=f"sitegen {__version__}",
+        followed=plan.followed,
     )
     summary = build_summary(report)
     with _stage("pdf"):

@@ -196,6 +196,7 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
         until=None,
         suite=suite,
         rules_file=None,
+        followed=str(logs_dir) if followed is not None else None,
     )
     outcome = run_report(config, request)
     for line in outcome.messages:

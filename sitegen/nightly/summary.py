@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sitegen import limits
 from sitegen.model import MAX_SIGNATURE_TEXT, MAX_SUMMARY_SIGNATURES, SUMMARY_ATTACHMENT, SignatureSummary, Summary, parse_report_name
 from sitegen.nightly.records import Injection, NightReport, Signature
 
@@ -90,7 +91,8 @@ def build_summary(report: NightReport) -> dict[str, Any]:
     obj["rules"] = [
         {"rule": r.rule, "metric": r.metric, "value": _number(r.value), "fired": r.fired} for r in report.verdict.results
     ]
-    obj["injections"] = [_injection(i, report.logs is not None) for i in report.injections]
+    # The first SUMMARY_INJECTIONS by time (metrics.injections has the count): the site reads at most 1 MB of summary.
+    obj["injections"] = [_injection(i, report.logs is not None) for i in report.injections[: limits.SUMMARY_INJECTIONS]]
     obj["notes"] = list(report.notes)
     return obj
 

@@ -39,6 +39,7 @@ from sitegen.site.write import (
     check_output,
     discard_staging,
     is_empty,
+    kept_keys,
     new_staging,
     precreate,
     state_file,
@@ -49,12 +50,8 @@ from sitegen.site.write import (
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-# The config keys that change what extraction returns; others do not invalidate the cache.
-EXTRACT_KEYS = ("summary_length",)
-# The config keys that change the site's bytes.
 # Why an unreadable PDF has no summary and is not published (card, viewer page and reports.json say so).
 UNREADABLE = "cannot read the file (permission denied)"
-SITE_KEYS = ("title", "theme", "base_url", "statuses", "summary_length", "index_limit")
 
 T = TypeVar("T")
 
@@ -70,6 +67,7 @@ class BuildResult:
     extracted: int = 0  # PDFs opened this time (the rest came from the cache)
     written: int = 0  # files written or copied into the site
     reused: int = 0  # files carried over from the previous site unchanged
+    drawn: int = 0  # pages rendered this time (the others' keys were unchanged: not even rendered)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -134,7 +132,7 @@ def build_site(config: Config) -> BuildResult:
             extracted, opened = stage("extract", _extract, scanned.found, cache, config.summary_length, early)
             result.extracted = opened
             result.warnings += stage("cache save", cache.save)
-            reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings)
+            reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings, _extract_stamp(config))
             result.reports = reports
             unpublished = stage("retention", _unpublished, config, scanned.found, reports)
             catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
@@ -145,9 +143,11 @@ def build_site(config: Config) -> BuildResult:
                 if staging is not None:
                     discard_staging(staging)
             else:
-                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished)
+                previous = stage("keys", kept_keys, output, record)
+                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished, previous)
                 nights = len({r.date for r in reports if r.source not in unpublished})
                 result.warnings += stage("budget", _budget_warnings, plan, scanned.found, nights)
+                result.drawn = len(plan.keys) - len(plan.keep)
                 outcome = stage("write", write_or_fail, output, plan, record, inputs, staging)
                 result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
         except BaseException:
@@ -190,7 +190,7 @@ def _extract_stamp(config: Config) -> str:
         pypdf_version = metadata.version("pypdf")
     except metadata.PackageNotFoundError:
         pypdf_version = "?"
-    return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version}; config {config.fingerprint(*EXTRACT_KEYS)}"
+    return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version}; summary_length {config.summary_length}"  # extract()'s one setting
 
 
 def _extract(
@@ -215,7 +215,7 @@ def _extract(
     return out, len(todo)
 
 
-def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: list[str]) -> list[Report]:
+def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: list[str], stamp: str) -> list[Report]:
     """Reports from scan + extraction; where summary.json disagrees with the file name, the name wins."""
     reports = []
     for f in found:
@@ -243,6 +243,7 @@ def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: lis
                 summary_source=x.summary_source,
                 problems=tuple(problems),
                 signatures=x.signatures,
+                made_from=f"{f.source}\0{f.size}\0{f.mtime_ns}\0{f.readable}\0{stamp}",
             )
         )
     return reports
@@ -300,7 +301,7 @@ def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> s
     theme_files = [p for folder in theme_folders(config) for p in folder.rglob("*") if p.is_file()]
     data = {
         "version": __version__,
-        "config": config.fingerprint(*SITE_KEYS),
+        "config": config.fingerprint(),  # the whole config: a key added to a template can never serve stale pages
         "reports_dir": str(config.path("reports")),  # the PDFs are linked from there
         "reports": [[f.source, f.size, f.mtime_ns, f.readable] for f in found],
         "catalog": hashlib.sha256(catalog).hexdigest(),
@@ -311,13 +312,18 @@ def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> s
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _plan(config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: dict[str, str]) -> Plan:
-    """Every file of the new site: rendered pages and static files, reports.json, PDFs and pdf.js."""
+def _plan(
+    config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: dict[str, str], previous: dict[str, str]
+) -> Plan:
+    """Every file of the new site: pages drawn or kept (their key unchanged), static files, reports.json, PDFs, pdf.js."""
     from sitegen.site.assets import pdfjs_files
-    from sitegen.site.render import render_site
+    from sitegen.site.render import render_pages
 
-    plan = Plan()
-    plan.files.update(render_site(config, reports, unpublished=unpublished))
+    salt = hashlib.sha256(json.dumps([__version__, _code_stamp()]).encode()).hexdigest()
+    rendered = render_pages(config, reports, unpublished, previous, salt)
+    plan = Plan(keys=rendered.keys)
+    plan.files.update(rendered.files)
+    plan.keep = {path: rendered.keys[path] for path in rendered.kept}
     plan.files[layout.REPORTS_JSON] = catalog
     plan.files[NOJEKYLL] = b""  # GitHub Pages: serve the files as they are
     plan.files[MARKER] = MARKER_BYTES

@@ -7,6 +7,8 @@ one date, the one that needs a look stands for the night, so a bad duplicate is 
 
 from __future__ import annotations
 
+import bisect
+import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -103,19 +105,6 @@ def needs_a_look_now(rows: list[SuiteOverview]) -> list[Night]:
     return [row.latest for row in rows if row.latest.needs_look]
 
 
-def calendar(nights: list[Night], year: int) -> list[list[tuple[dt.date, Night | None]]]:
-    """The year as weeks (Monday first), each day with its night or None: missing nights show as gaps."""
-    by_date = {night.date: night for night in nights if night.date.year == year}
-    day = dt.date(year, 1, 1)
-    day -= dt.timedelta(days=day.weekday())
-    end = dt.date(year, 12, 31)
-    weeks = []
-    while day <= end:
-        weeks.append([(day + dt.timedelta(days=i), by_date.get(day + dt.timedelta(days=i))) for i in range(7)])
-        day += dt.timedelta(days=7)
-    return weeks
-
-
 def signature_history(
     nights: list[Night], keys_of: Callable[[Report], Iterable[str]], window: int = WINDOW
 ) -> dict[str, SignatureHistory]:
@@ -129,3 +118,93 @@ def signature_history(
         key: SignatureHistory(first_seen=seen[-1], seen=sum(1 for d in seen if d in recent), nights=tuple(seen))
         for key, seen in dates.items()
     }
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    """One month of a suite's calendar: weeks (Monday first) of (day, night); `day` is None outside the month."""
+
+    first: dt.date  # the 1st of the month
+    weeks: tuple[tuple[tuple[dt.date | None, Night | None], ...], ...]
+    nights: int
+    needing_look: int
+    missing: int  # days between the suite's first and latest night that have no report
+
+
+def calendar_months(nights: list[Night], year: int) -> list[CalendarMonth]:
+    """The months of `year` from the suite's first night to its latest (whole months), each as a small calendar.
+
+    A day inside that span without a night is a gap (`missing`); months wholly before the first night or after the
+    latest one are left out, so a suite that started in May does not open on four empty months.
+    """
+    if not nights:
+        return []
+    newest, oldest = nights[0].date, nights[-1].date
+    by_date = {night.date: night for night in nights if night.date.year == year}
+    first_month = oldest.month if oldest.year == year else 1
+    last_month = newest.month if newest.year == year else 12
+    out = []
+    for month in range(first_month, last_month + 1):
+        first = dt.date(year, month, 1)
+        found, bad, missing = 0, 0, 0
+        # Blank cells before the 1st and after the last day: no date arithmetic past year 1 or 9999.
+        cells: list[tuple[dt.date | None, Night | None]] = [(None, None)] * first.weekday()
+        for number in range(1, calendar.monthrange(year, month)[1] + 1):
+            day = dt.date(year, month, number)
+            night = by_date.get(day)
+            cells.append((day, night))
+            found += night is not None
+            bad += bool(night and night.needs_look)
+            missing += night is None and oldest <= day <= newest
+        cells += [(None, None)] * (-len(cells) % 7)
+        weeks = [tuple(cells[i : i + 7]) for i in range(0, len(cells), 7)]
+        out.append(CalendarMonth(first, tuple(weeks), found, bad, missing))
+    return out
+
+
+def years(nights: list[Night]) -> list[int]:
+    """The years a suite has nights in, newest first."""
+    return sorted({night.date.year for night in nights}, reverse=True)
+
+
+@dataclass(frozen=True)
+class SignatureSeen:
+    """A signature as one night page shows it: since when the suite has it and how often lately."""
+
+    first: Report  # the suite's earliest report that had it
+    seen: int  # nights among the `counted` nights up to and including this one that had it
+    counted: int
+
+
+class SignatureTimeline:
+    """Every signature of one suite over its nights, to answer "since when?" and "how often?" for any night.
+
+    Counted per night (date), so a duplicate PDF of one night counts once; "lately" is the WINDOW nights ending at
+    the night asked about, so an older night's page does not change when newer nights arrive.
+    """
+
+    def __init__(self, reports: Iterable[Report], keys_of: Callable[[Report], Iterable[str]]) -> None:
+        by_date: dict[dt.date, list[Report]] = defaultdict(list)
+        for report in sorted(reports, key=lambda r: (r.date, r.source)):
+            by_date[report.date].append(report)
+        self._index: dict[dt.date, int] = {}
+        self._positions: dict[str, list[int]] = defaultdict(list)
+        self._first: dict[str, Report] = {}
+        for i, (day, found) in enumerate(by_date.items()):  # dates ascending: inserted in sorted order
+            self._index[day] = i
+            for report in found:
+                for key in keys_of(report):
+                    positions = self._positions[key]
+                    if not positions or positions[-1] != i:
+                        positions.append(i)
+                    self._first.setdefault(key, report)
+
+    def seen(self, report: Report, key: str, window: int = WINDOW) -> SignatureSeen | None:
+        """How `key` stood on `report`'s night; None when the suite never had it (or the night is unknown)."""
+        i = self._index.get(report.date)
+        positions = self._positions.get(key)
+        if i is None or not positions:
+            return None
+        low = max(0, i - window + 1)
+        seen = bisect.bisect_right(positions, i) - bisect.bisect_left(positions, low)
+        return SignatureSeen(first=self._first[key], seen=seen, counted=i - low + 1)

@@ -22,6 +22,11 @@ PDFJS_DIR = "static/pdfjs"
 PAGES_DIR = "nights"
 PDF_DIR = "pdf"
 ARCHIVE_DIR = "archive"
+SUITES_DIR = "suites"  # one page per suite: `suites/SUITE/index.html`
+SEARCH_DIR = "search"
+SEARCH_INDEX = "search/index.json"  # every night, or a manifest of shards (site/search_index.py)
+COMPARE = "compare.html"
+LIST_DIR = "page"  # the no-JS list of every night, page by page
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # Folder names that could be mistaken for a page or PDF beside them (`nights/2021-07-09.html/`).
@@ -179,6 +184,29 @@ def pdf_paths(reports: list[Report]) -> dict[str, str]:
 def archive_path(year: int, month: int) -> str:
     """Path of a month's archive page, e.g. `archive/2021-07.html`."""
     return posixpath.join(ARCHIVE_DIR, f"{year:04d}-{month:02d}.html")
+
+
+def list_page_path(number: int) -> str:
+    """Path of one page of the no-JS list of nights, e.g. `page/2.html`; page 1 holds the oldest nights."""
+    return f"{LIST_DIR}/{number}.html"
+
+
+# The suite of the PDFs that sit directly in the reports folder: `~` is in no folder_name, so no suite can take it.
+_NO_SUITE = _DERIVED + "root"
+
+
+def suite_paths(suites: list[str]) -> dict[str, str]:
+    """Suite -> its page, e.g. `suites/cluster-a/index.html`: never shared, even on a case-insensitive disk."""
+    claims = _Claims()
+    wanted = {s: f"{SUITES_DIR}/{folder_name(s) if s else _NO_SUITE}/index.html" for s in suites}
+    out = {}
+    for suite in sorted(wanted, key=lambda s: (wanted[s] != wanted[s].lower(), s)):
+        path = wanted[suite]
+        if not claims.free(path):  # `A` beside `a`: the second one's folder gets the hash of its exact name
+            name = _cut(slug(suite), limits.NAME_BYTES - _HASH - 1) + _DERIVED + short_hash(suite)
+            path = f"{SUITES_DIR}/{name}/index.html"
+        out[suite] = claims.take(path)
+    return out
 
 
 def relative(from_page: str, to_path: str) -> str:

@@ -16,6 +16,7 @@ import math
 import posixpath
 import re
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,12 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.errors import BuildError, UsageError
 from sitegen.model import STATUS_RE, Report, format_metric, report_name
-from sitegen.site import layout
+from sitegen.site import history, layout, trend
 from sitegen.site.assets import DEFAULT_THEME
 from sitegen.site.extract import collapse
 from sitegen.site.feed import FEED, absolute, feed_xml
 from sitegen.site.retention import is_archived
+from sitegen.site.suite_pages import calendar_years, signature_lines, suite_row
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +245,7 @@ class Signature:
     component: str  # the pod or log file it was first seen in, or ''
     count: int
     new: bool
+    key: str = ""  # the fingerprint, for its history across nights (site/history.py)
 
 
 _KINDS = {"fatal": 0, "crit": 0, "critical": 0, "panic": 1, "error": 2, "err": 2, "warn": 3, "warning": 3}
@@ -264,7 +267,7 @@ def top_signatures(report: Report, limit: int = SIGNATURES_SHOWN) -> tuple[Signa
         sig = report.signatures[i]
         message = collapse(sig.message or sig.pattern, 240)
         if message:
-            out.append(Signature(_KIND_WORDS[rank], message, sig.component, sig.count, sig.new))
+            out.append(Signature(_KIND_WORDS[rank], message, sig.component, sig.count, sig.new, sig.key))
             if len(out) == limit:
                 break
     return tuple(out)
@@ -465,35 +468,70 @@ def static_files(config: Config) -> dict[str, bytes]:
     return {name: files[name].read_bytes() for name in sorted(files)}
 
 
-def render_site(
-    config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None
-) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class RenderedSite:
+    """What render_pages returns: the bytes of the pages drawn, and the key of every keyed page."""
+
+    files: dict[str, bytes]  # output path -> bytes: pages drawn now, the feed, static files
+    keys: dict[str, str]  # output path -> key, for every page that has one (drawn or not)
+    kept: frozenset[str]  # pages whose key equals `previous`: not drawn, their file on disk stays
+
+
+def render_site(config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """Every page of the site plus the theme's static files, as {output path: bytes}.
 
     `unpublished` maps the sources whose PDF is not in the site to the reason:
     their cards and viewer pages say so instead of linking a missing file.
     """
+    return render_pages(config, reports, unpublished).files
+
+
+def render_pages(
+    config: Config,
+    reports: list[Report],
+    unpublished: Mapping[str, str] | None = None,
+    previous: Mapping[str, str] | None = None,
+    salt: str = "",
+) -> RenderedSite:
+    """Like render_site, but pages whose key is `previous[path]` are not drawn (the build keeps their files).
+
+    `salt` joins every key: the build passes a stamp of sitegen's own code, so an upgrade redraws all.
+    """
     import jinja2
 
     reasons = {source: str(why) for source, why in (unpublished or {}).items()}
+    previous = previous or {}
     try:
-        return _render(config, reports, reasons)
+        out = _render(config, reports, reasons, salt)
+        files: dict[str, bytes] = {}
+        keys: dict[str, str] = {}
+        kept: set[str] = set()
+        for path, value in out.items():
+            if isinstance(value, _Page):
+                keys[path] = value.key
+                if previous.get(path) == value.key:
+                    kept.add(path)
+                    continue
+                value = value.draw()
+            files[path] = value
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError(f"theme template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         # Usually a user theme naming a variable or template that does not exist (StrictUndefined).
         raise BuildError(f"theme template error: {exc.message or exc}") from None
+    log.debug("drew %d of %d keyed pages (%d unchanged), plus %d other files", len(keys) - len(kept), len(keys), len(kept),
+              len(files) - len(keys) + len(kept))
+    return RenderedSite(files, keys, frozenset(kept))
 
 
-# --- memo: a long-running process (the dev server) re-renders only pages whose inputs changed ----
+# --- keys: a page is rendered only when its key, a digest of all its inputs, has changed ----------
 
-_memo_lock = threading.Lock()
-_environments: dict[str, Any] = {}  # theme fingerprint -> jinja2 Environment (at most one kept)
-_pages: dict[bytes, bytes] = {}  # hash of (theme, template, context) -> rendered bytes, from the last render
+_env_lock = threading.Lock()
+_environments: dict[str, Any] = {}  # theme fingerprint -> jinja2 Environment (at most one kept): templates compile once
 
 
 def _theme_fingerprint(config: Config) -> str:
-    """A hash of every template file the environment can load: an edited template invalidates the memo."""
+    """A hash of every template file the environment can load: an edited template changes every page's key."""
     digest = hashlib.blake2b(digest_size=16)
     for folder in dict.fromkeys([*(_templates_dir(t) for t in theme_folders(config)), DEFAULT_THEME / "templates"]):
         digest.update(b"\0dir\0" + str(folder).encode())
@@ -504,7 +542,7 @@ def _theme_fingerprint(config: Config) -> str:
 
 
 def _environment(config: Config, fingerprint: str) -> Any:
-    with _memo_lock:
+    with _env_lock:
         env = _environments.get(fingerprint)
         if env is None:
             env = make_environment(config)
@@ -513,46 +551,40 @@ def _environment(config: Config, fingerprint: str) -> Any:
         return env
 
 
-def clear_memo() -> None:
-    """Forget every page rendered so far, so the next render_site draws every page afresh."""
-    global _pages
-    with _memo_lock:
-        _pages = {}
-        _environments.clear()
+class _Page:
+    """A page not rendered yet: its key, and how to draw it if the key says it changed."""
+
+    __slots__ = ("draw", "key")
+
+    def __init__(self, key: str, draw: Callable[[], bytes]) -> None:
+        self.key, self.draw = key, draw
 
 
 class _Renderer:
-    """Renders templates, reusing the bytes of a page whose key (a digest of all its inputs) is unchanged.
+    """Turns (template, key, context) into a page: drawn at once without a key, else drawn only if needed.
 
     The caller derives each key from everything the page's template context is made of: the
-    theme's templates, the config values the pages show, the page's path and the reports it
-    draws. A hit is therefore exactly the bytes a fresh render would give, and the context
-    (cards, relative links) is only built on a miss.
+    reports it draws, their page paths and publish state, its neighbours and path. The renderer
+    adds what every page shares: the theme's templates, the whole config, the suite list and the
+    code (the `salt`). An unchanged key therefore means the bytes on disk are what a fresh render
+    would give, and the context (cards, relative links) is never built for such a page.
     """
 
     def __init__(self, env: Any, fingerprint: bytes) -> None:
         self.env = env
         self.fingerprint = fingerprint
-        self.used: dict[bytes, bytes] = {}
-        self.rendered = 0
 
-    def __call__(self, template: str, key: bytes | None, context: Callable[[], dict[str, Any]]) -> bytes:
-        if key is None:  # not worth memoising (the index changes with nearly every new night)
-            self.rendered += 1
+    def __call__(self, template: str, key: bytes | None, context: Callable[[], dict[str, Any]]) -> Any:
+        def draw() -> bytes:
             return self.env.get_template(template).render(**context()).encode("utf-8")
-        key = hashlib.blake2b(self.fingerprint + template.encode() + b"\0" + key, digest_size=20).digest()
-        data = self.used.get(key) or _pages.get(key)
-        if data is None:
-            data = self.env.get_template(template).render(**context()).encode("utf-8")
-            self.rendered += 1
-        self.used[key] = data
-        return data
 
-    def keep(self) -> None:
-        """Keep this render's pages (only these: the memo never outgrows one site) for the next call."""
-        global _pages
-        with _memo_lock:
-            _pages = self.used
+        if key is None:  # not worth a key (the index changes with nearly every new night)
+            return draw()
+        return self.lazy(template, key, draw)
+
+    def lazy(self, name: str, key: bytes, draw: Callable[[], bytes]) -> _Page:
+        """Any file drawn by code (the search index, say) keyed like a page: `key` digests its own inputs."""
+        return _Page(hashlib.blake2b(self.fingerprint + name.encode() + b"\0" + key, digest_size=20).hexdigest(), draw)
 
 
 def _months(ordered: list[Report]) -> dict[str, list[Report]]:
@@ -573,7 +605,90 @@ def _month_path(key: str) -> str:
     return layout.archive_path(int(year), int(month))
 
 
-def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) -> dict[str, bytes]:
+def compare_url(from_page: str, older: Report, newer: Report) -> str:
+    """The link from a night page to compare.html with the suite's previous night (a) and this one (b)."""
+    query = urllib.parse.urlencode({"a": older.date.isoformat(), "b": newer.date.isoformat(), "suite": newer.suite})
+    return f"{_link(from_page, layout.COMPARE)}?{query}"
+
+
+def _list_chunks(ordered: list[Report], size: int) -> list[list[Report]]:
+    """The no-JS list of every night, `size` per page, counted from the oldest (page 1) so that a new
+    night changes only the newest page; each page newest first."""
+    oldest = ordered[::-1]
+    return [oldest[i : i + size][::-1] for i in range(0, len(oldest), size)]
+
+
+def _list_pages(
+    chunks: list[list[Report]], render: _Renderer, site: Callable[[str], dict[str, Any]], card: Callable[[Report, str], Card],
+    suites: list[str], status_list: list[Status], token: dict[str, bytes],
+) -> dict[str, bytes]:
+    """page/N.html: every night in pages, with older and newer links, for readers without JavaScript."""
+    out: dict[str, bytes] = {}
+    count = len(chunks)
+    if count < 2:  # the index shows them all
+        return out
+
+    def context(number: int, path: str) -> dict[str, Any]:
+        cards = [card(r, path) for r in chunks[number - 1]]
+        return {
+            "site": site(path),
+            "number": number,
+            "count": count,
+            "newest": chunks[number - 1][0].date,
+            "oldest": chunks[number - 1][-1].date,
+            "newer_page": _link(path, layout.list_page_path(number + 1)) if number < count else None,
+            "older_page": _link(path, layout.list_page_path(number - 1)) if number > 1 else None,
+            "cards": cards,
+            "suites": suites,
+            "statuses": status_list,
+            "needing_look": [c for c in cards if c.status.needs_look],
+            "page_kind": "list",
+        }
+
+    for number in range(1, count + 1):
+        path = layout.list_page_path(number)
+        memo_key = f"{path}\0{count}".encode() + b"".join(token[r.source] for r in chunks[number - 1])
+        out[path] = render("list.html", memo_key, functools.partial(context, number, path))
+    return out
+
+
+def _suite_pages(
+    rows: list[history.SuiteOverview], nights: dict[str, list[history.Night]], paths: dict[str, str], render: _Renderer,
+    site: Callable[[str], dict[str, Any]], card: Callable[[Report, str], Card], suites: list[str],
+    status_list: list[Status], token: dict[str, bytes],
+) -> dict[str, bytes]:
+    """suites/SUITE/index.html: the suite's overview row, trend, calendar and nights; re-rendered only when its nights change."""
+    out: dict[str, bytes] = {}
+
+    def context(row: history.SuiteOverview, path: str) -> dict[str, Any]:
+        found = nights[row.suite]
+        cards = {n.date: card(n.report, path) for n in found}
+        shown = trend.trend(found)
+        return {
+            "site": site(path),
+            "row": suite_row(row, path.rpartition("/")[2], found, lambda r: cards[r.date]),
+            "trend": shown,
+            "years": calendar_years(found),
+            "cards": cards,
+            "table": [cards[n.date] for n in found[: trend.TREND_NIGHTS]],
+            "total": len(found),
+            "first_date": found[-1].date,
+            "last_date": found[0].date,
+            "month_names": _MONTH_NAMES,
+            "suites": suites,
+            "statuses": status_list,
+            "page_kind": "suite",
+        }
+
+    for row in rows:
+        path = paths[row.suite]
+        memo_key = path.encode() + b"".join(token[n.report.source] for n in nights[row.suite])
+        out[path] = render("suite.html", memo_key, functools.partial(context, row, path))
+    return out
+
+
+def _render(config: Config, reports: list[Report], unpublished: dict[str, str], salt: str = "") -> dict[str, Any]:
+    from sitegen.site import search_index  # it builds on this module's cards
     theme = _theme_fingerprint(config)
     vocabulary = statuses(config)
     status_list = list(vocabulary.values())
@@ -582,13 +697,13 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
     suites = sorted({r.suite for r in reports})
     suite_index = {s: i for i, s in enumerate(suites)}
     months = _months(ordered)
-    # What every page may show besides its own reports: the theme, the config, the suite filter.
-    shared = repr((theme, config.title, config.base_url, config.summary_length, config.index_limit, status_list, suites)).encode()
+    # What every page may show besides its own reports: the theme, the whole config, the suite filter, the code.
+    shared = repr((theme, config.fingerprint(), suites, salt)).encode()
     render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
     token = {
         r.source: hashlib.blake2b(
-            repr((r, pages[r.source], pdfs[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16
+            repr((r.digest(), pages[r.source], pdfs[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16
         ).digest()
         for r in reports
     }
@@ -631,7 +746,16 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
         ]
 
     index_months = month_list(layout.INDEX)
+    # History per suite (site/history.py): the overview on the index, a page per suite, first-seen on night pages.
+    suite_pages = layout.suite_paths(suites)
+    suite_nights = history.nights_by_suite(reports, lambda word: word in vocabulary and vocabulary[word].needs_look)
+    suite_rows = history.overview(suite_nights)
+    index_rows = [
+        suite_row(row, _link(layout.INDEX, suite_pages[row.suite]), suite_nights[row.suite], lambda r: card(r, layout.INDEX))
+        for row in suite_rows
+    ]
     shown = [card(r, layout.INDEX) for r in ordered[: config.index_limit]]
+    list_chunks = _list_chunks(ordered, config.index_limit)
     out[layout.INDEX] = render(
         "index.html",
         None,
@@ -645,9 +769,14 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
             "statuses": status_list,
             "needing_look": [c for c in shown if c.status.needs_look],
             "latest": shown[0] if shown else None,
+            "suite_rows": index_rows,
+            "look_now": [row.latest for row in index_rows if row.latest.status.needs_look],
+            "search": search_index.search_form(ordered, vocabulary, suites),
+            "list_first": _link(layout.INDEX, layout.list_page_path(len(list_chunks))) if len(list_chunks) > 1 else None,
             "page_kind": "index",
         },
     )
+    out.update(_list_pages(list_chunks, render, site, card, suites, status_list, token))
 
     keys = list(months)
 
@@ -675,6 +804,25 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
         out[path] = render("archive.html", memo_key, functools.partial(archive, i, path))
 
     neighbours = _neighbours(reports)
+    by_suite: dict[str, list[Report]] = {}
+    for r in reports:
+        by_suite.setdefault(r.suite, []).append(r)
+    timelines = {
+        suite: history.SignatureTimeline(found, lambda r: (sig.key for sig in r.signatures if sig.key))
+        for suite, found in by_suite.items()
+    }
+    sig_lines = {
+        r.source: signature_lines(
+            r,
+            timelines[r.suite],
+            lambda first, path=pages[r.source]: _link(path, pages[first.source]),
+            # The index's search (search.js) over every night of the suite; `~` is how it names the suite ''.
+            lambda words, path=pages[r.source], suite=r.suite: _link(path, layout.INDEX) + "?"
+            + urllib.parse.urlencode({"suite": suite or "~", "q": words}),
+        )
+        for r in reports
+        if r.signatures and r.suite in timelines
+    }
 
     def viewer(report: Report, path: str) -> dict[str, Any]:
         older, newer = neighbours[report.source]
@@ -685,6 +833,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
             "older": card(older, path) if older else None,
             "newer": card(newer, path) if newer else None,
             "month": MonthLink(label=_month_label(month), url=_link(path, _month_path(month))),
+            "compare_url": compare_url(path, older, report) if older else None,
+            "sig_history": sig_lines.get(report.source, {}),
+            "suite_url": _link(path, suite_pages[report.suite]),
             "page_kind": "viewer",
         }
 
@@ -692,6 +843,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
         path = pages[report.source]
         older, newer = neighbours[report.source]
         memo_key = b"".join([path.encode(), token[report.source], *(token[n.source] if n else b"-" for n in (older, newer))])
+        memo_key += repr((sig_lines.get(report.source), suite_pages[report.suite])).encode()
         out[path] = render("viewer.html", memo_key, functools.partial(viewer, report, path))
 
     if config.base_url:
@@ -702,7 +854,17 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str]) 
         b"generated",
         lambda: {"statuses": status_list, "suites": suites, "unknown_color": UNKNOWN_COLOR},
     )
+    out.update(_suite_pages(suite_rows, suite_nights, suite_pages, render, site, card, suites, status_list, token))
+    out[layout.COMPARE] = render(
+        "compare.html", b"compare", lambda: {"site": site(layout.COMPARE), "search_index": layout.SEARCH_INDEX, "page_kind": "compare"}
+    )
+    for path, key, draw in search_index.search_parts(
+        search_index.index_header(suites, vocabulary, config.summary_length),
+        ordered,
+        lambda r: card(r, layout.INDEX),
+        config.summary_length,
+        tokens=[token[r.source] for r in ordered],
+    ):
+        out[path] = render.lazy(path, key, draw)
     out.update(static_files(config))  # after generated.css: a theme's own static/generated.css wins
-    render.keep()
-    log.debug("rendered %d pages (%d more unchanged), plus static files", render.rendered, len(render.used) + 1 - render.rendered)
     return out

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from pathlib import Path
 
 from fpdf import FPDF
 
-from sitegen.nightly.chart import ChartData, downsample_minmax, inline_styles, render_svg
+from sitegen import limits
+from sitegen.nightly.chart import ChartData, chart_bands, chart_markers, downsample_minmax, inline_styles, render_svg
+from sitegen.nightly.records import ChaosWindow, Injection
 from tests.nightly.pixels import page_rgb, share
 from tests.nightly.report_records import UTC, injections_for, qps_day
 
@@ -81,3 +84,42 @@ def test_the_chart_is_drawn_with_lines_and_shaded_windows_not_a_black_box(tmp_pa
     assert black < 0.05, f"{black:.0%} of the page is black"
     assert white > 0.6
     assert blue > 0.003 and orange > 0.0005 and green > 0.00005, (blue, orange, green)
+
+
+def _windows(starts: list[float], length: float) -> list:
+    return [
+        ChaosWindow(start=dt.datetime.fromtimestamp(s, UTC), end=dt.datetime.fromtimestamp(s + length, UTC), name="w")
+        for s in starts
+    ]
+
+
+def test_up_to_the_band_limit_every_window_is_its_own_band():
+    windows = _windows([i * 400.0 for i in range(limits.CHART_BANDS)], 60)
+    bands, gap = chart_bands(windows, 0.0, 86_400.0)
+    assert gap == 0.0
+    assert [(b.label, b.start, b.end) for b in bands] == [(str(i + 1), i * 400.0, i * 400.0 + 60) for i in range(len(windows))]
+
+
+def test_beyond_the_band_limit_close_windows_share_a_band_and_every_window_is_still_shaded():
+    # Bursts: 50 pod-kills five seconds apart every half hour, 2,400 windows in all.
+    starts = [h * 1800.0 + k * 5 for h in range(48) for k in range(50)]
+    windows = _windows(starts, 2)
+    bands, gap = chart_bands(windows, 0.0, 86_400.0)
+    assert len(bands) <= limits.CHART_BANDS
+    assert len(bands) == 48 and 0 < gap < 1800  # one band per burst: the bursts stay apart
+    assert bands[0].label == "1–50" and bands[-1].label == "2351–2400"
+    for s in starts:
+        assert any(b.start <= s and s + 2 <= b.end for b in bands), s
+
+
+def test_recovery_dots_beyond_the_limit_keep_every_window_that_never_recovered():
+    windows = _windows([i * 10.0 for i in range(5_000)], 2)
+    injections = [
+        Injection(window=w, baseline=100.0, minimum=1.0, drop_pct=99.0, ttr_s=None if i % 1000 == 7 else 5.0,
+                  recovered_at=None if i % 1000 == 7 else w.end, errors=0)
+        for i, w in enumerate(windows)
+    ]
+    marked = chart_markers(injections)
+    assert len(marked) == limits.CHART_MARKERS
+    assert sum(1 for i in marked if i.recovered_at is None) == 5
+    assert len({id(i) for i in marked}) == len(marked)

@@ -297,6 +297,28 @@ def test_nightly_reports_from_the_followed_folder_without_collecting_again(night
     assert "holds the logs `sitegen collect --follow` keeps; collect into another folder" in again.stderr
 
 
+def test_the_pdf_appendix_lists_every_followed_instance_and_the_gap(night, reports):
+    c: Cluster = night["cluster"]
+    [followed_pdf] = (night["tmp"] / "reports" / "tikv-failure").glob(f"report-{night['night']}-*.pdf")
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(str(followed_pdf)).pages)
+    appendix = text[text.index("Appendix: followed container instances"):]
+    manifest = json.loads((night["folder"] / "manifest.json").read_text())
+    lines = sum(written(c).values())
+    assert sum(i["lines"] for i in manifest["instances"]) == lines
+    assert f"7 instance(s), {lines} line(s), 1 gap(s), 0 error(s)" in appendix
+    # One row per instance: pod, container, uid8, restart, lines, state, as in the manifest.
+    for inst in manifest["instances"]:
+        container = inst["container"] + (" (init)" if inst["init"] else "")
+        row = f"{inst['pod']} {container} {inst['uid'][:8]} {inst['restart']} {inst['lines']} {inst['state']}"
+        assert row in appendix, row
+    assert len(manifest["instances"]) == len(c.every) == 7
+    # The gap: the follower started twelve hours into the night; its times are shown to the second.
+    [gap] = manifest["gaps"]
+    since = dt.datetime.fromisoformat(gap["since"]).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"all pods, {since} → " in appendix and ": the follower was not running; instances that ended" in appendix
+    assert f"kept by sitegen collect --follow: 7 container instance(s), {lines} line(s), 1 gap(s)" in text
+
+
 # --- the follower in this process: limits, messages, rollover, restarts ---------------------
 
 

@@ -13,9 +13,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitegen.errors import UsageError
-from sitegen.nightly.logs import digest, digest_logs, iter_records
+from sitegen.nightly.logs import digest, digest_logs, iter_records, skips
 from sitegen.nightly.logs.digest import digest_simple
 from sitegen.nightly.logs.formats import MAX_LINE
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+HAVE_RE2 = skips._re2 is not None
+ENGINES = ["re", pytest.param("re2", marks=pytest.mark.skipif(not HAVE_RE2, reason="google-re2 is not installed"))]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest):
+    """The fast reader with each line classifier: RE2 when it is installed, and `re` (its fallback)."""
+    skips.use_re2(request.param == "re2")
+    assert skips.engine() == request.param
+    yield request.param
+    skips.use_re2(True)
 
 UTC = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -220,7 +233,7 @@ def _same(fast, simple) -> None:
     assert got == want
 
 
-def test_fast_path_agrees_with_simple_path_on_every_sample(samples: Path) -> None:
+def test_fast_path_agrees_with_simple_path_on_every_sample(samples: Path, engine: str) -> None:
     folders = ("01*", "02*", "03*", "07*")
     files = [p for f in folders for p in samples.glob(f"{f}/**/*") if p.is_file() and p.name != "SOURCES.txt"]
     assert len(files) > 60
@@ -232,7 +245,7 @@ def test_fast_path_agrees_with_simple_path_on_every_sample(samples: Path) -> Non
 
 
 @pytest.mark.parametrize("block", [4096, 65536, 1 << 20])
-def test_fast_path_agrees_on_a_generated_mixed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+def test_fast_path_agrees_on_a_generated_mixed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, engine: str) -> None:
     log = tmp_path / "mixed.log"
     log.write_bytes(_mixed_log(random.Random(block), 6000))
     monkeypatch.setattr(digest, "BLOCK", block)  # small blocks put block edges inside multi-line records
@@ -256,12 +269,28 @@ _EDGE_CASES = {
     "damaged stamps": "[2021/07/08 07:0x:00.001 +08:00] [INFO] [x.go:1] [\"letter in stamp\"]\n"
     + _line("2021/07/08 07:00:00.001", "FATAL", "f") + "[2021/07/08 07::0:00-001 +08:00] [INFO] [x.go:1] [\"odd but loose\"]\n"
     + _line("2021/07/08 07:00:00.002", "INFO", "i"),
+    # A stamp of the loose shape but no real time (month 13): a panic below takes the last *usable* time.
+    "a run of skipped heads ends on an invalid stamp": _line("2021/07/08 07:00:00.001", "ERROR", "e")
+    + _line("2021/07/08 07:30:00.000", "INFO", "i") * 2 + "[2021/13/08 07:31:00.000 +08:00] [INFO] [x.go:1] [\"bad month\"]\n"
+    + "panic: boom\n\tat x.go:1\n" + _line("2021/07/08 07:40:00.000", "INFO", "i")
+    + "[2021/13/08 07:41:00.000 +08:00] [DEBUG] [x.go:1] [\"bad month\"]\n" + "panic: again\n",
+    "kubectl timestamps before unified heads": "".join(
+        f"2021-07-08T07:00:0{i}.{i}Z " + _line(f"2021/07/08 07:00:0{i}.000", level, f"k {i}")
+        for i, level in enumerate(["INFO", "INFO", "ERROR", "DEBUG", "INFO", "WARN", "INFO"])
+    )
+    + "2021-07-08T07:00:09+0800 " + _line("2021/07/08 07:00:09.000", "INFO", "zone without colon")
+    + "panic: after kubectl\n",
+    "klog heads": "I0708 07:00:00.000001       1 a.go:1] i\nE0708 07:00:01.000001       1 a.go:2] e\n"
+    + "I0708 07:00:02.000001\t1 a.go:3] tab\nI0708 07:00:03.000001       1 a.go:4]\n\tat frame\n"
+    + "I1308 07:00:04.000001       1 a.go:5] month 13\npanic: in klog\n",
 }
 
 
 @pytest.mark.parametrize("block", [64, 150, 4096])
 @pytest.mark.parametrize("case", sorted(_EDGE_CASES))
-def test_fast_path_agrees_at_line_and_block_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, block: int) -> None:
+def test_fast_path_agrees_at_line_and_block_edges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, block: int, engine: str
+) -> None:
     log = tmp_path / "edge.log"
     log.write_text(_EDGE_CASES[case])
     monkeypatch.setattr(digest, "BLOCK", block)
@@ -271,7 +300,7 @@ def test_fast_path_agrees_at_line_and_block_edges(tmp_path: Path, monkeypatch: p
     assert fast.inputs[0].records == simple.stats.records > 0
 
 
-def test_two_workers_agree_with_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_workers_agree_with_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
     log = tmp_path / "split.log"
     log.write_bytes(_mixed_log(random.Random(3), 4000))
     monkeypatch.setattr(digest, "PARALLEL_MIN", 0)
@@ -315,7 +344,7 @@ def test_many_inputs_shared_between_workers_give_the_same_digest(tmp_path: Path,
     assert two.signatures == one.signatures and two.outside_window == one.outside_window
 
 
-def test_fast_path_agrees_on_a_klog_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_path_agrees_on_a_klog_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
     rng = random.Random(5)
     lines = []
     for i in range(4000):
@@ -388,3 +417,42 @@ def test_distinct_patterns_are_capped_so_memory_stays_flat(tmp_path: Path) -> No
     assert len(d.signatures) == MAX_GROUPS + 1
     other = next(s for s in d.signatures if s.pattern == OTHER)
     assert other.count == len(words) - MAX_GROUPS and d.signatures[0] is other
+
+
+def test_a_panic_after_skipped_heads_takes_the_last_usable_time(tmp_path: Path) -> None:
+    log = tmp_path / "clock.log"
+    log.write_text(_EDGE_CASES["a run of skipped heads ends on an invalid stamp"])
+    d = _digest([str(log)], workers=1)
+    times = {s.pattern: s.first_seen for s in d.signatures}
+    assert times["panic: boom"] == dt.datetime(2021, 7, 8, 7, 30, tzinfo=SHANGHAI)
+    assert times["panic: again"] == dt.datetime(2021, 7, 8, 7, 40, tzinfo=SHANGHAI)
+
+
+def test_without_re2_the_reader_falls_back_to_re(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(skips, "_re2", None)  # as when `import re2` fails
+    skips.use_re2(True)
+    try:
+        assert skips.engine() == "re"
+        log = tmp_path / "mixed.log"
+        log.write_bytes(_mixed_log(random.Random(11), 2000))
+        fast = _digest([str(log)], workers=1)
+    finally:
+        monkeypatch.undo()
+        skips.use_re2(True)
+    (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
+    _same(fast, simple)
+
+
+def test_fast_path_agrees_on_the_benchmark_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """A small piece of the generated GB the benchmark reads (bench/gen_biglog.py), in two workers."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import gen_biglog
+
+    log = tmp_path / "big.log"
+    gen_biglog.generate(log, 3 << 20)
+    monkeypatch.setattr(digest, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(digest, "BLOCK", 256 << 10)
+    fast = digest_logs([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT, workers=2)
+    (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
+    _same(fast, simple)
+    assert fast.counts["fatal"] > 0 and fast.inputs[0].records < fast.inputs[0].lines

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sitegen import limits
 from sitegen.errors import ReportError, UsageError
 from sitegen.nightly.prometheus import query_prometheus
 
@@ -216,3 +217,65 @@ def test_bad_arguments():
         query_prometheus("http://127.0.0.1:9", " ", start=at(0), end=at(1), step_s=60)
     with pytest.raises(UsageError, match="the query range is empty"):
         query_prometheus("http://127.0.0.1:9", "up", start=at(1), end=at(0), step_s=60)
+
+
+class _Flood(http.server.BaseHTTPRequestHandler):
+    """A 200 answer far larger than the limit: the start of a valid query_range answer, then padding."""
+
+    size = 4 * 1024 * 1024
+    chunked = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        head = b'{"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": ['
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if self.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(self.size))
+            self.end_headers()
+            sent, block = 0, head + b" " * (64 * 1024 - len(head))
+            while sent < self.size:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if self.chunked else block)
+                sent += len(block)
+                block = b" " * len(block)
+            if self.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped reading at the limit
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_an_answer_larger_than_the_limit_is_refused_naming_the_url_and_the_limit(http_server, monkeypatch, chunked):
+    monkeypatch.setattr(limits, "PROMETHEUS_BYTES", 256 * 1024)
+    url = http_server(type("H", (_Flood,), {"chunked": chunked}))
+    with pytest.raises(ReportError) as err:
+        query_prometheus(url, "up", start=at(0), end=at(10), step_s=60)
+    assert str(err.value) == (
+        f"Prometheus at {url} answered {url}/api/v1/query_range with more than the 256 KB limit of one answer "
+        "(PROMETHEUS_BYTES, docs/limits.md); narrow the query, for example with sum() over its series"
+    )
+
+
+def test_an_answer_under_the_limit_is_still_read(http_server, monkeypatch):
+    """The limit is on the bytes, not a guess: the same answer passes once the limit is above its size."""
+    monkeypatch.setattr(limits, "PROMETHEUS_BYTES", 256 * 1024)
+    url = http_server(type("H", (_Flood,), {"size": 128 * 1024}))
+    with pytest.raises(ReportError, match="did not answer with JSON"):  # read whole; the padding never closes the JSON
+        query_prometheus(url, "up", start=at(0), end=at(10), step_s=60)
+
+
+def test_a_report_whose_prometheus_answers_too_much_says_so_and_is_still_written(http_server, tmp_path, capsys, monkeypatch):
+    from sitegen.cli import main
+
+    monkeypatch.setattr(limits, "PROMETHEUS_BYTES", 256 * 1024)
+    url = http_server(_Flood)
+    code = main(["report", "--night", "2021-07-09", "--prometheus", url, "--query", "up", "--reports", str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"note: metrics unavailable: Prometheus at {url} answered {url}/api/v1/query_range with more than the 256 KB limit" in out

@@ -7,7 +7,6 @@ eval, which the pages' Content-Security-Policy forbids.
 from __future__ import annotations
 
 import io
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
+from tests.site.search_site import until
 
 pytestmark = pytest.mark.browser
 
@@ -71,15 +71,6 @@ def write_cjk_pdf(path: Path, text: str) -> None:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(out)
-
-
-def until(page, predicate: str, timeout: float = 10):
-    """Poll a JS function until it returns something truthy; returns that value."""
-    deadline = time.monotonic() + timeout
-    while not (value := page.evaluate(predicate)):
-        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
-        page.wait_for_timeout(50)
-    return value
 
 
 def open_viewer(page, url: str) -> None:
@@ -323,7 +314,7 @@ def test_keyboard_focus_ring_on_a_card_is_drawn_around_it(built_site, static_ser
         return blue, len(points)
 
     assert ring_pixels()[0] == 0
-    for _ in range(12):  # from the top of the page, as a keyboard user gets there
+    for _ in range(40):  # from the top of the page, as a keyboard user gets there (past the overview and search)
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.classList.contains('card-link')"):
             break

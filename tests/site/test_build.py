@@ -235,10 +235,10 @@ def test_failed_render_leaves_the_previous_site_untouched(project, make_pdf, mon
     before = tree(project / "public")
     make_pdf(project / "reports" / "report-2021-07-11-bad.pdf")
 
-    def broken(config, reports, **kw):
+    def broken(*args, **kw):
         raise BuildError("template exploded")
 
-    monkeypatch.setattr("sitegen.site.render.render_site", broken)
+    monkeypatch.setattr("sitegen.site.render.render_pages", broken)
     with pytest.raises(BuildError, match="template exploded"):
         build(project)
     assert tree(project / "public") == before
@@ -246,10 +246,10 @@ def test_failed_render_leaves_the_previous_site_untouched(project, make_pdf, mon
 
 
 def test_failed_first_build_leaves_nothing_behind(project, monkeypatch):
-    def broken(config, reports, **kw):
+    def broken(*args, **kw):
         raise BuildError("template exploded")
 
-    monkeypatch.setattr("sitegen.site.render.render_site", broken)
+    monkeypatch.setattr("sitegen.site.render.render_pages", broken)
     with pytest.raises(BuildError):
         build(project)
     assert sorted(p.name for p in project.iterdir()) == [".sitegen-cache", "reports"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sitegen.model import Report
-from sitegen.site.history import calendar, needs_a_look_now, nights_by_suite, overview, signature_history, streak
+from sitegen.site.history import calendar_months, needs_a_look_now, nights_by_suite, overview, signature_history, streak
 
 
 def night(day: str, status: str, suite: str = "a", name: str = "", signatures: tuple[str, ...] = ()) -> Report:
@@ -67,14 +67,26 @@ def test_what_is_bad_now_is_the_latest_night_of_each_suite_and_those_suites_come
 
 
 def test_calendar_weeks_start_on_monday_and_missing_nights_are_gaps():
-    found = suites(night("2021-01-01", "good"), night("2021-01-03", "bad"), night("2020-12-31", "bad"))["a"]
-    weeks = calendar(found, 2021)
-    assert weeks[0][0][0] == dt.date(2020, 12, 28) and weeks[0][0][0].weekday() == 0
-    cells = {day: n for week in weeks for day, n in week}
+    found = suites(
+        night("2021-01-01", "good"), night("2021-01-03", "bad"), night("2021-01-05", "good"), night("2020-12-31", "bad")
+    )["a"]
+    months = calendar_months(found, 2021)
+    assert [m.first for m in months] == [dt.date(2021, 1, 1)]  # from the first night's month to the latest's
+    january = months[0]
+    assert january.weeks[0][:4] == ((None, None),) * 4  # 2021-01-01 is a Friday: Monday to Thursday are blank
+    cells = {day: n for week in january.weeks for day, n in week if day}
     assert cells[dt.date(2021, 1, 1)] is not None and cells[dt.date(2021, 1, 2)] is None
     assert cells[dt.date(2021, 1, 3)].needs_look
-    assert cells[dt.date(2020, 12, 31)] is None  # another year's night is not drawn in this one
-    assert weeks[-1][-1][0] >= dt.date(2021, 12, 31)
+    assert (january.nights, january.needing_look, january.missing) == (3, 1, 2)  # 01-02 and 01-04 are gaps
+    assert all(len(week) == 7 for week in january.weeks) and len(cells) == 31
+    assert calendar_months(found, 2020)[0].nights == 1  # another year's night is drawn in its own year
+
+
+def test_calendar_reaches_the_first_and_last_years_sitegen_accepts():
+    found = suites(night("9998-12-31", "good"), night("0001-01-01", "bad"))["a"]
+    assert calendar_months(found, 1)[0].weeks[0][0][0] == dt.date(1, 1, 1)  # a Monday: no blank before it
+    last = calendar_months(found, 9998)[-1]
+    assert last.first == dt.date(9998, 12, 1) and dt.date(9998, 12, 31) in {d for w in last.weeks for d, _ in w}
 
 
 def test_first_seen_and_seen_in_the_last_nights_per_suite():

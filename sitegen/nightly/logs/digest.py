@@ -13,11 +13,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from sitegen.errors import ReportError
-from sitegen.nightly.logs.entries import LineStats, assemble
-from sitegen.nightly.logs.formats import MAX_LINE, Context, clean, parse_line
+from sitegen.nightly.logs.entries import Assembler, assemble
+from sitegen.nightly.logs.formats import MAX_LINE, Context, Head, clean, parse_line
 from sitegen.nightly.logs.inputs import BLOCK, Source, expand, is_gzip, iter_buffers, iter_lines, open_source
-from sitegen.nightly.logs.scan import ScanState, finish, scan_block
-from sitegen.nightly.logs.tally import Tally, new_tally
+from sitegen.nightly.logs.scan import scan_block
+from sitegen.nightly.logs.tally import COUNTED, Tally, new_tally
 from sitegen.nightly.records import LEVELS, LogDigest, LogRecord
 
 log = logging.getLogger(__name__)
@@ -86,13 +86,23 @@ def digest_simple(inputs: list[str], *, since: dt.datetime, until: dt.datetime, 
     out = []
     for source in expand(inputs):
         tally = new_tally(source.name, since, until)
-        stats = LineStats()
+        asm = _assembler(ctx, source.name, tally)
         with open_source(source) as fh:
-            for rec in assemble(iter_lines(fh), ctx, source.name, stats):
-                tally.record(rec)
-        tally.stats.lines, tally.stats.truncated_lines, tally.stats.formats = stats.lines, stats.truncated, stats.formats
+            for raw in iter_lines(fh):
+                asm.feed(raw)
+        asm.flush()
         out.append(tally)
     return out
+
+
+def _assembler(ctx: Context, name: str, tally: Tally) -> Assembler:
+    """An assembler that counts the records it completes into `tally` (only fatal/error/warn are assembled)."""
+    count = tally.count
+
+    def sink(h: Head, text: str, _line_no: int) -> None:
+        count(h.level, h.time, h.message, h.fields, name, text, h.epoch)
+
+    return Assembler(ctx, tally.stats, sink, COUNTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,29 +139,29 @@ def _run_job(job: _Job, ctx: Context, since: dt.datetime, until: dt.datetime) ->
     """Read one job; a broken input (a cut .gz, a vanished file) keeps what was read and says what went wrong."""
     source = job.source
     tally = new_tally(source.name, since, until)
-    state = ScanState()
+    asm = _assembler(ctx, source.name, tally)
     try:
         if job.end is None:
             with open_source(source) as fh:
-                _scan_stream(fh, ctx, source.name, tally, state, None)
+                _scan_stream(fh, asm, None)
         else:
             assert source.path is not None
             if job.start:
-                state.last_time = _time_before_offset(str(source.path), job.start, ctx)
+                asm.last_time = _time_before_offset(str(source.path), job.start, ctx)
             with open(source.path, "rb", buffering=0) as fh:
                 fh.seek(job.start)
-                _scan_stream(fh, ctx, source.name, tally, state, job.end - job.start)
+                _scan_stream(fh, asm, job.end - job.start)
     except (OSError, EOFError, zlib.error) as exc:
-        finish(state, source.name, tally)
+        asm.flush()
         log.warning("log input %s: %s", source.name, exc)
         tally.stats.problems.append(f"{source.name}: reading stopped after {tally.stats.lines} lines: {exc}")
     return tally
 
 
-def _scan_stream(fh, ctx: Context, name: str, tally: Tally, state: ScanState, limit: int | None) -> None:
+def _scan_stream(fh, asm: Assembler, limit: int | None) -> None:
     for buf, end in iter_buffers(fh, BLOCK, limit):
-        scan_block(buf, end, ctx, name, tally, state)
-    finish(state, name, tally)
+        scan_block(buf, end, asm)
+    asm.flush()
 
 
 def _head_boundary(source: Source, ctx: Context, offset: int) -> int:

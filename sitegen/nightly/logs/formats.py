@@ -217,9 +217,19 @@ def unquote(value: str) -> str:
 # --- formats ------------------------------------------------------------------------------------------
 
 _QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'  # unrolled: much faster than an alternation per character
+# The pieces the fast reader's skip patterns (`skips`) are built from, shared so the two cannot drift apart.
+# The unified stamp is checked loosely (shape, not digits): 40 % cheaper for the scanner, and a damaged 30-character
+# stamp still makes a record (its time is then inherited).
+UNIFIED_STAMP = r"\d{4}/[0-9/: .+-]{25}"
+QUIET_UNIFIED_LEVELS = ("INFO", "DEBUG", "TRACE")  # the unified level words the fast reader may skip unparsed
+# RFC 3339 as kubectl --timestamps, zap and Jenkins write it.
+RFC3339_STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)"
+# A klog head after its level letter: date, time, thread id, file:line]. Blanks are spaces and tabs only (not
+# `\s`) and the file never holds a newline, so the same text is safe on a block of many lines.
+KLOG_REST = r"(\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d{6})[ \t]+(\d+) ([^:\] \n]+):(\d+)\]"
+
 UNIFIED = re.compile(
-    # A damaged 30-character stamp still makes a record (its time is then inherited); see scan._TS.
-    r"\[?(\d{4}/[0-9/: .+-]{25})\] +\[([A-Za-z]+)\](?: +|$)"
+    rf"\[?({UNIFIED_STAMP})\] +\[([A-Za-z]+)\](?: +|$)"
     r"(?:\[([^\]\[]*(?:\[[^\]]*\]\([^)]*\)[^\]\[]*)*)\] *)?"  # source; GitHub may have autolinked it as [[f.rs:1](http://f.rs:1/)]
     rf"(?:\[({_QUOTED}|[^\]]*)\])?(.*)$"
 )
@@ -229,9 +239,9 @@ SLOG = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{3}) (INFO|WARN|ERRO|ERRO
 TIKV2016 = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) (\S+:\d+) - (\w+) - (.*)$")
 GRPC = re.compile(r"(WARNING|INFO|ERROR|FATAL): (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (.*)$")
 GOLOG = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (.*)$")
-KLOG = re.compile(r"([IWEF])(\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d{6})\s+(\d+) ([^:\] ]+):(\d+)\] ?(.*)$")
+KLOG = re.compile(rf"([IWEF]){KLOG_REST} ?(.*)$")
 ZAP = re.compile(
-    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)|\d+\.\d+(?:e[+-]\d+)?|\d{9,})[\t ]+"
+    rf"({RFC3339_STAMP}|\d+\.\d+(?:e[+-]\d+)?|\d{{9,}})[\t ]+"
     r"(DEBUG|INFO|WARN|WARNING|ERROR|DPANIC|PANIC|FATAL)[\t ]+(.*)$"
 )
 LOGRUS_TTY = re.compile(r"(PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[(\d+)\] ?(.*)$")
@@ -246,7 +256,7 @@ RUNTIME = re.compile(r"(panic: |fatal error: |SIG[A-Z]+: |thread '[^']*' panicke
 # Prefixes that wrap a record: markdown quoting, journald, kubectl --timestamps / Jenkins, Grafana exports.
 _QUOTE_PREFIX = re.compile(r"\s*>\s?|`")
 _JOURNALD = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d) (?:\S+ )?[^\s:\[]+(?:\[\d+\])?: ")
-_TS_PREFIX = re.compile(r"\[?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\]? ")
+_TS_PREFIX = re.compile(rf"\[?({RFC3339_STAMP})\]? ")
 _EXPORT_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\t ?")
 _LOG_VALUE = re.compile(rf"log=({_QUOTED})\s*$")
 
@@ -391,6 +401,13 @@ def _parse_line(text: str, ctx: Context, fallback: dt.datetime | None, depth: in
     if not text:
         return None
     first = text[0]
+    if first.isspace():
+        # Stack frames and wrapped lines: of all the formats and prefixes below only a markdown quote
+        # (`  > [...`) lets a line start with a blank, so the others need not be tried.
+        return _peel(text, ctx, fallback, depth) if depth < 2 and text.lstrip()[:1] == ">" else None
+    # A line starting with a lower-case letter can only be logfmt or a runtime line (`panic: `): every other
+    # format and prefix starts with "[", "{", a digit, an upper-case letter or a quote mark.
+    lower = "a" <= first <= "z"
     if first == "[" or first.isdigit():
         m = UNIFIED.match(text)
         if m:
@@ -422,9 +439,9 @@ def _parse_line(text: str, ctx: Context, fallback: dt.datetime | None, depth: in
             if qm:
                 msg = unquote(qm.group(0))
         return Head(when, norm_level(code), msg, "klog")
-    if m := GRPC.match(text):
+    if not lower and (m := GRPC.match(text)):
         return Head(parse_time(m.group(2), ctx.tz), norm_level(m.group(1)), m.group(3), "grpc")
-    if m := LOGRUS_TTY.match(text):
+    if not lower and (m := LOGRUS_TTY.match(text)):
         # The number is seconds since the process started: no wall clock, so only the wrapper's time.
         return Head(fallback, norm_level(m.group(1)), m.group(3), "logrus")
     if head := _logfmt(text, ctx):
@@ -432,6 +449,8 @@ def _parse_line(text: str, ctx: Context, fallback: dt.datetime | None, depth: in
         return head
     if m := RUNTIME.match(text):
         return Head(fallback, "fatal", (m.group(1) + m.group(2)).strip(), "go-runtime")
+    if lower:
+        return None
     if m := PLAIN.match(text):
         return Head(fallback, norm_level(m.group(1)), m.group(2), "plain")
     if depth < 2:

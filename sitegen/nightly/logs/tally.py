@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sitegen.nightly.logs.signatures import Book, message_of
-from sitegen.nightly.records import LEVELS, InputStats, LogRecord
+from sitegen.nightly.records import LEVELS, InputStats
 
 COUNTED = frozenset(LEVELS)
 
@@ -26,15 +26,6 @@ class Tally:
     # One shared (second, level) tuple per second: a night of millions of errors then costs 8 bytes each.
     _stamps: dict[tuple[int, str], tuple[float, str]] = field(default_factory=dict, repr=False)
 
-    def record(self, rec: LogRecord) -> None:
-        """Count one record of any level (records of info/debug only count towards the input's records)."""
-        self.stats.records += 1
-        self.counted(rec)
-
-    def counted(self, rec: LogRecord) -> None:
-        """Count a fatal/error/warn record against the window; other levels are ignored here."""
-        self.count(rec.level, rec.time, rec.message, rec.fields, rec.source, rec.text)
-
     def count(
         self,
         level: str,
@@ -45,7 +36,7 @@ class Tally:
         text: str,
         epoch: float | None = None,
     ) -> None:
-        """`counted` without building a LogRecord first: the fast reader calls this for every record it keeps.
+        """Count a fatal/error/warn record against the window (other levels are ignored here).
 
         `epoch` is `time.timestamp()` when the caller already has it (it costs as much as parsing the stamp).
         """
