@@ -131,7 +131,7 @@ def write_headline(night: Night) -> str:
         drop = max((i.drop_pct or 0.0) for i in measured)
         n = len(measured)
         inj_clause = (
-            f"{n} injection{'s' if n != 1 else ''}, {'all ' if n > 1 else ''}recovered within "
+            f"{n:,} injection{'s' if n != 1 else ''}, {'all ' if n > 1 else ''}recovered within "
             f"{format_metric('ttr_s', worst_ttr)} (worst drop {format_metric('drop_pct', drop)})"
         )
     else:
@@ -172,7 +172,7 @@ def write_headline(night: Night) -> str:
 
     unrecovered = sum(1 for i in night.injections if i.baseline is not None and i.ttr_s is None)
     if unrecovered > 1 and not any(r.metric == "unrecovered" and r.metric not in explained_by_inj for r in fired):
-        add("unrecovered", 3, f"{unrecovered} of {len(night.injections)} injections did not recover")
+        add("unrecovered", 3, f"{unrecovered:,} of {len(night.injections):,} injections did not recover")
     if sig is None:
         add("logs", 5, _logs_clause(night))
     if inj is None:
