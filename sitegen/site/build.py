@@ -36,14 +36,13 @@ from sitegen.site.write import (
     MARKER_BYTES,
     NOJEKYLL,
     Plan,
+    SiteRecord,
     check_output,
     discard_staging,
     is_empty,
-    kept_keys,
     new_staging,
     precreate,
     state_file,
-    unchanged,
     write_or_fail,
 )
 
@@ -135,20 +134,19 @@ def build_site(config: Config) -> BuildResult:
             reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings, _extract_stamp(config))
             result.reports = reports
             unpublished = stage("retention", _unpublished, config, scanned.found, reports)
-            catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
-            inputs = stage("inputs", _inputs_fingerprint, config, scanned.found, catalog)
-            record = state_file(cache_dir, output)
-            if stage("check", unchanged, output, record, inputs):
+            inputs = stage("inputs", _inputs_fingerprint, config, scanned.found)
+            last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
+            if last.unchanged(inputs):
                 log.debug("nothing changed since the last build of %s", output)
                 if staging is not None:
                     discard_staging(staging)
             else:
-                previous = stage("keys", kept_keys, output, record)
-                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished, previous)
+                catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
+                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished, last.kept_keys())
                 nights = len({r.date for r in reports if r.source not in unpublished})
                 result.warnings += stage("budget", _budget_warnings, plan, scanned.found, nights)
                 result.drawn = len(plan.keys) - len(plan.keep)
-                outcome = stage("write", write_or_fail, output, plan, record, inputs, staging)
+                outcome = stage("write", write_or_fail, output, plan, last, inputs, staging)
                 result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
         except BaseException:
             if staging is not None:
@@ -293,8 +291,12 @@ def _code_stamp() -> list[list[Any]]:
     return _stat_files([*(PACKAGE_DIR / "site").rglob("*.py"), PACKAGE_DIR / "model.py", PACKAGE_DIR / "config.py"])
 
 
-def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> str:
-    """A hash of everything the output depends on, cheap enough to compute on every rebuild."""
+def _inputs_fingerprint(config: Config, found: list[Found]) -> str:
+    """A hash of everything the output depends on, cheap enough to compute on every rebuild.
+
+    What extraction reads is a function of each file's stamp and the extractor's, so the stamps stand
+    for the reports' contents here (as they do for the extraction cache).
+    """
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import theme_folders
 
@@ -304,7 +306,7 @@ def _inputs_fingerprint(config: Config, found: list[Found], catalog: bytes) -> s
         "config": config.fingerprint(),  # the whole config: a key added to a template can never serve stale pages
         "reports_dir": str(config.path("reports")),  # the PDFs are linked from there
         "reports": [[f.source, f.size, f.mtime_ns, f.readable] for f in found],
-        "catalog": hashlib.sha256(catalog).hexdigest(),
+        "extractor": _extract_stamp(config),
         "theme": _stat_files(theme_files),
         "pdfjs": _stat_files(list(pdfjs_files().values())),
         "code": _code_stamp(),

@@ -141,33 +141,41 @@ def tree(folder: Path) -> dict[str, list[int]]:
     return out
 
 
-def kept_keys(output: Path, state_path: Path) -> dict[str, str]:
-    """{path: key} of the pages the last build rendered that the output still holds exactly as written."""
-    state = _load_state(state_path)
-    if state.get("output") != str(output.resolve()):
-        return {}
-    try:
-        current = tree(output)
-    except OSError:
-        return {}
-    return {
-        rel: rec["key"]
-        for rel, rec in state["files"].items()
-        if isinstance(rec, dict) and isinstance(rec.get("key"), str) and current.get(rel) == rec.get("stamp")
-    }
+@dataclass
+class SiteRecord:
+    """What the last build wrote (from its state file) and what the output holds now: read once per build."""
 
+    path: Path  # the state file
+    output: Path
+    inputs: str | None  # the last build's inputs fingerprint
+    files: dict[str, dict[str, Any]]  # output path -> record (sha or src, stamp, key)
+    tree: dict[str, list[int]]  # output path -> (size, mtime_ns, inode) now
 
-def unchanged(output: Path, state_path: Path, inputs: str) -> bool:
-    """True when the last build had these inputs and nobody has touched its output since."""
-    state = _load_state(state_path)
-    if state.get("inputs") != inputs or state.get("output") != str(output):
-        return False
-    try:
-        current = tree(output)
-    except OSError:
-        return False
-    recorded = {rel: rec.get("stamp") for rel, rec in state["files"].items() if isinstance(rec, dict)}
-    return current == recorded
+    @classmethod
+    def load(cls, path: Path, output: Path) -> SiteRecord:
+        output = output.resolve()
+        state = _load_state(path)
+        if state.get("output") != str(output):
+            state = {}
+        try:
+            current = tree(output)
+        except OSError:
+            current, state = {}, {}
+        files = {rel: rec for rel, rec in state.get("files", {}).items() if isinstance(rec, dict)}
+        return cls(path, output, state.get("inputs"), files, current)
+
+    def trusted(self, rel: str) -> bool:
+        """The output still holds exactly what the last build wrote at `rel`."""
+        rec = self.files.get(rel)
+        return rec is not None and self.tree.get(rel) == rec.get("stamp")
+
+    def unchanged(self, inputs: str) -> bool:
+        """True when the last build had these inputs and nobody has touched its output since."""
+        return self.inputs == inputs and bool(self.files) and self.tree == {rel: rec.get("stamp") for rel, rec in self.files.items()}
+
+    def kept_keys(self) -> dict[str, str]:
+        """{path: key} of the pages the last build drew that the output still holds exactly as written."""
+        return {rel: rec["key"] for rel, rec in self.files.items() if isinstance(rec.get("key"), str) and self.trusted(rel)}
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -283,25 +291,23 @@ def _link(src: str | Path, dst: str | Path) -> None:
         os.link(src, dst)
 
 
-def write_site(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None = None) -> Outcome:
+def write_site(output: Path, plan: Plan, last: SiteRecord, inputs: str, staging: Path | None = None) -> Outcome:
     """Make `output` hold exactly `plan`, touching only files that changed; record what was written.
 
     A first build (no site yet) is assembled in `staging` and renamed into place. Later builds
     write in place, each file atomically (temp file + rename), in an order that keeps every link
     from the index resolving if the build dies half-way: new files first, then changed ones from
     the deepest folder up, so the index and the catalogs come last; removed files go at the end.
+    `last` is what the previous build wrote and the output holds now (SiteRecord.load).
     """
     output = output.resolve()
     fresh = not output.is_dir() or is_empty(output)
     if fresh:
-        return _write_fresh(output, plan, state_path, inputs, staging)
+        return _write_fresh(output, plan, last.path, inputs, staging)
     if staging is not None:
         discard_staging(staging)
     _remove_leftovers(output)  # a first build killed before its rename left its folder beside the output
-    state = _load_state(state_path)
-    if state.get("output") != str(output):
-        state = {}
-    return _write_in_place(output, plan, state_path, inputs, state.get("files", {}) if state else {})
+    return _write_in_place(output, plan, last, inputs)
 
 
 def _makedirs_for(root: str) -> Any:
@@ -362,13 +368,11 @@ def _record(plan: Plan, rel: str, **fields: Any) -> dict[str, Any]:
 TEMP_PREFIX = ".sitegen-tmp-"  # an in-place write's temp file; one left by a killed build is removed by the next
 
 
-def _write_in_place(
-    output: Path, plan: Plan, state_path: Path, inputs: str, old_records: dict[str, dict[str, Any]]
-) -> Outcome:
+def _write_in_place(output: Path, plan: Plan, last: SiteRecord, inputs: str) -> Outcome:
     root = str(output) + "/"
-    old_tree = tree(output)
+    old_tree, old_records, state_path = last.tree, last.files, last.path
     # A recorded file may be reused only if it is still exactly what the last build wrote.
-    trusted = {rel for rel, rec in old_records.items() if isinstance(rec, dict) and old_tree.get(rel) == rec.get("stamp")}
+    trusted = {rel for rel in old_records if last.trusted(rel)}
     records: dict[str, dict[str, Any]] = {}
     todo: list[str] = []
     reused = 0
@@ -508,10 +512,10 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
         log.warning("%s: build record cannot be written (%s)", path, exc.strerror)
 
 
-def write_or_fail(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None = None) -> Outcome:
+def write_or_fail(output: Path, plan: Plan, last: SiteRecord, inputs: str, staging: Path | None = None) -> Outcome:
     """write_site, with file-system errors turned into a BuildError that says the old site is intact."""
     try:
-        return write_site(output, plan, state_path, inputs, staging)
+        return write_site(output, plan, last, inputs, staging)
     except OSError as exc:
         where = exc.filename or output
         raise BuildError(f"cannot write the site ({exc.strerror}: {where}); the previous output is left as it was") from None
