@@ -1,8 +1,9 @@
-"""`sitegen build`: scan -> extract (cached) -> render -> catalog -> write, each stage timed.
+"""`sitegen build`: scan -> (nothing changed? done) -> extract (cached) -> assemble -> retention -> catalog
+-> render (only pages whose key changed) -> write (only files that changed), each stage timed.
 
 Gather first, write last: every stage before `write` only returns values, so a failure anywhere
 leaves the previous site untouched. Safe to call again and again in one process (the dev server
-does, on every change); a call with nothing changed writes nothing and opens no PDF.
+does, on every change); a call with nothing changed reads no PDF, draws no page and writes nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class BuildResult:
     """What a build did: the reports shown, warnings (each naming its file) and output paths that changed."""
 
     output: Path
-    reports: list[Report] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)  # empty when nothing changed: then no PDF or cache is read
+    shown: int = 0  # reports in the site (also when nothing changed)
     warnings: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # output-relative; empty when nothing changed
     extracted: int = 0  # PDFs opened this time (the rest came from the cache)
@@ -72,8 +74,10 @@ class BuildResult:
 
     def describe(self) -> str:
         """One line for the terminal: counts and time."""
-        n = len(self.reports)
+        n = self.shown
         head = f"{n} report{'s' if n != 1 else ''} ({self.extracted} PDF(s) read, {n - self.extracted} cached)"
+        if not self.reports and not self.changed:
+            return f"{n} report{'s' if n != 1 else ''}; nothing changed, {self.output} is up to date ({self.seconds:.2f} s)"
         if not self.changed:
             return f"{head}; {self.output} already up to date ({self.seconds:.2f} s)"
         return (
@@ -123,39 +127,48 @@ def build_site(config: Config) -> BuildResult:
     with _build_lock(cache_dir, output):
         scanned = stage("scan", scan_reports, reports_dir)
         result.warnings += scanned.warnings
-        cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, reports_dir, _extract_stamp(config))
-        result.warnings += cache_warnings
-        staging = _cold_staging(output)
-        try:
-            early = _early_pages(staging, scanned.found)
-            extracted, opened = stage("extract", _extract, scanned.found, cache, config.summary_length, early)
-            result.extracted = opened
-            result.warnings += stage("cache save", cache.save)
-            reports = stage("assemble", _assemble, scanned.found, extracted, result.warnings, _extract_stamp(config))
-            result.reports = reports
-            unpublished = stage("retention", _unpublished, config, scanned.found, reports)
-            inputs = stage("inputs", _inputs_fingerprint, config, scanned.found)
-            last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
-            if last.unchanged(inputs):
-                log.debug("nothing changed since the last build of %s", output)
-                if staging is not None:
-                    discard_staging(staging)
-            else:
-                catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
-                plan = stage("render", _plan, config, reports, catalog, scanned.found, unpublished, last.kept_keys())
-                nights = len({r.date for r in reports if r.source not in unpublished})
-                result.warnings += stage("budget", _budget_warnings, plan, scanned.found, nights)
-                result.drawn = len(plan.keys) - len(plan.keep)
-                outcome = stage("write", write_or_fail, output, plan, last, inputs, staging)
-                result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
-        except BaseException:
-            if staging is not None:
-                discard_staging(staging)
-            raise
+        inputs = stage("inputs", _inputs_fingerprint, config, scanned.found)
+        last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
+        if last.unchanged(inputs):
+            # Nothing to read, draw or write: the site holds what these inputs give. Its warnings are repeated.
+            log.debug("nothing changed since the last build of %s", output)
+            shown_before = last.about.get("shown")
+            result.shown = shown_before if isinstance(shown_before, int) else 0
+            result.warnings += [str(w) for w in last.about.get("warnings", ()) if isinstance(w, str)]
+        else:
+            _build(config, scanned.found, last, inputs, stage, result)
     result.warnings = [shown(w) for w in result.warnings]  # file names and PDF text cannot forge terminal output
     result.timings = stage.timings
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, stage: _Stages, result: BuildResult) -> None:
+    """The stages of a build with something to do: extract -> assemble -> retention -> catalog -> render -> write."""
+    output, cache_dir = config.path("output"), config.path("cache_dir")
+    cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, config.path("reports"), _extract_stamp(config))
+    result.warnings += cache_warnings  # about this run's cache only: not repeated by a later no-change build
+    warnings: list[str] = []  # about the reports and the site: a no-change build repeats these
+    staging = _cold_staging(output)
+    try:
+        early = _early_pages(staging, found)
+        extracted, result.extracted = stage("extract", _extract, found, cache, config.summary_length, early)
+        result.warnings += stage("cache save", cache.save)
+        reports = stage("assemble", _assemble, found, extracted, warnings, _extract_stamp(config))
+        unpublished = stage("retention", _unpublished, config, found, reports)
+        catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
+        plan = stage("render", _plan, config, reports, catalog, found, unpublished, last.kept_keys())
+        nights = len({r.date for r in reports if r.source not in unpublished})
+        warnings += stage("budget", _budget_warnings, plan, found, nights)
+        about = {"inputs": inputs, "shown": len(reports), "warnings": warnings}  # what a no-change build repeats
+        outcome = stage("write", write_or_fail, output, plan, last, about, staging)
+    except BaseException:
+        if staging is not None:
+            discard_staging(staging)
+        raise
+    result.reports, result.shown, result.drawn = reports, len(reports), len(plan.keys) - len(plan.keep)
+    result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
+    result.warnings += warnings
 
 
 def _cold_staging(output: Path) -> Path | None:

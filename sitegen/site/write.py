@@ -150,6 +150,7 @@ class SiteRecord:
     inputs: str | None  # the last build's inputs fingerprint
     files: dict[str, dict[str, Any]]  # output path -> record (sha or src, stamp, key)
     tree: dict[str, list[int]]  # output path -> (size, mtime_ns, inode) now
+    about: dict[str, Any] = field(default_factory=dict)  # what that build kept with its record (see write_site)
 
     @classmethod
     def load(cls, path: Path, output: Path) -> SiteRecord:
@@ -162,7 +163,8 @@ class SiteRecord:
         except OSError:
             current, state = {}, {}
         files = {rel: rec for rel, rec in state.get("files", {}).items() if isinstance(rec, dict)}
-        return cls(path, output, state.get("inputs"), files, current)
+        about = {k: v for k, v in state.items() if k not in ("format", "output", "files")}
+        return cls(path, output, state.get("inputs"), files, current, about)
 
     def trusted(self, rel: str) -> bool:
         """The output still holds exactly what the last build wrote at `rel`."""
@@ -291,23 +293,24 @@ def _link(src: str | Path, dst: str | Path) -> None:
         os.link(src, dst)
 
 
-def write_site(output: Path, plan: Plan, last: SiteRecord, inputs: str, staging: Path | None = None) -> Outcome:
+def write_site(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any], staging: Path | None = None) -> Outcome:
     """Make `output` hold exactly `plan`, touching only files that changed; record what was written.
 
     A first build (no site yet) is assembled in `staging` and renamed into place. Later builds
     write in place, each file atomically (temp file + rename), in an order that keeps every link
     from the index resolving if the build dies half-way: new files first, then changed ones from
     the deepest folder up, so the index and the catalogs come last; removed files go at the end.
-    `last` is what the previous build wrote and the output holds now (SiteRecord.load).
+    `last` is what the previous build wrote and the output holds now (SiteRecord.load); `about` is kept
+    with the record of this build (its `inputs` fingerprint, and what a no-change build repeats).
     """
     output = output.resolve()
     fresh = not output.is_dir() or is_empty(output)
     if fresh:
-        return _write_fresh(output, plan, last.path, inputs, staging)
+        return _write_fresh(output, plan, last.path, about, staging)
     if staging is not None:
         discard_staging(staging)
     _remove_leftovers(output)  # a first build killed before its rename left its folder beside the output
-    return _write_in_place(output, plan, last, inputs)
+    return _write_in_place(output, plan, last, about)
 
 
 def _makedirs_for(root: str) -> Any:
@@ -323,7 +326,7 @@ def _makedirs_for(root: str) -> Any:
     return target
 
 
-def _write_fresh(output: Path, plan: Plan, state_path: Path, inputs: str, staging: Path | None) -> Outcome:
+def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, Any], staging: Path | None) -> Outcome:
     """The first build: every file into a private folder beside `output`, then one rename."""
     precreated = staging is not None
     if staging is None:
@@ -356,7 +359,7 @@ def _write_fresh(output: Path, plan: Plan, state_path: Path, inputs: str, stagin
         raise
     if leftover is not None:
         shutil.rmtree(leftover, ignore_errors=True)
-    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), "inputs": inputs, "files": records})
+    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), **about, "files": records})
     return Outcome(changed=sorted(records), written=len(records), reused=0)
 
 
@@ -368,7 +371,7 @@ def _record(plan: Plan, rel: str, **fields: Any) -> dict[str, Any]:
 TEMP_PREFIX = ".sitegen-tmp-"  # an in-place write's temp file; one left by a killed build is removed by the next
 
 
-def _write_in_place(output: Path, plan: Plan, last: SiteRecord, inputs: str) -> Outcome:
+def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any]) -> Outcome:
     root = str(output) + "/"
     old_tree, old_records, state_path = last.tree, last.files, last.path
     # A recorded file may be reused only if it is still exactly what the last build wrote.
@@ -426,7 +429,7 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, inputs: str) -> 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(root + rel)
     _remove_empty_folders(output, removed)
-    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), "inputs": inputs, "files": records})
+    _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), **about, "files": records})
     return Outcome(changed=sorted([*todo, *removed]), written=len(todo), reused=reused)
 
 
@@ -512,10 +515,10 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
         log.warning("%s: build record cannot be written (%s)", path, exc.strerror)
 
 
-def write_or_fail(output: Path, plan: Plan, last: SiteRecord, inputs: str, staging: Path | None = None) -> Outcome:
+def write_or_fail(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any], staging: Path | None = None) -> Outcome:
     """write_site, with file-system errors turned into a BuildError that says the old site is intact."""
     try:
-        return write_site(output, plan, last, inputs, staging)
+        return write_site(output, plan, last, about, staging)
     except OSError as exc:
         where = exc.filename or output
         raise BuildError(f"cannot write the site ({exc.strerror}: {where}); the previous output is left as it was") from None

@@ -230,3 +230,21 @@ def test_random_edits_always_give_the_clean_build(tmp_path, make_pdf):
         build_site(parse_config({**settings, "output": str(other / "public"), "cache_dir": str(other / "cache")}, root))
         assert tree(root / "public") == tree(other / "public"), f"step {step} ({kind}) differs from a clean build"
         shutil.rmtree(other)
+
+
+def test_a_build_with_nothing_changed_reads_nothing_and_repeats_the_warnings(tmp_path, make_pdf, monkeypatch):
+    make_pdf(tmp_path / "reports" / "report-2021-07-09-bad.pdf", summary={"schema": 1, "date": "2021-07-08", "status": "bad"})
+    make_pdf(tmp_path / "reports" / "report-2021-07-10-good.pdf", subject="fine")
+    config = parse_config({}, tmp_path)
+    first = build_site(config)
+    assert len(first.warnings) == 1 and "the name wins" in first.warnings[0]
+
+    from sitegen.site import build as build_module
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a no-change build must not load the extraction cache")
+
+    monkeypatch.setattr(build_module.ExtractCache, "load", no_reading)
+    again = build_site(config)
+    assert again.warnings == first.warnings and again.shown == 2 and again.changed == []
+    assert "2 reports; nothing changed" in again.describe()
