@@ -66,7 +66,7 @@ head, tail = make_template().split(b"@" * SLOT)
 config = parse_config({}, root)
 runs = []
 for k in range(5):
-    day = dt.date(2031, 1, 1) + dt.timedelta(days=k)
+    day = dt.date(2200, 1, 1) + dt.timedelta(days=k)  # after every generated night (100,000 over 10 suites reach 2043)
     new = root / "reports" / "cluster-0" / f"report-{day.isoformat()}-good.pdf"
     new.write_bytes(head + summary_for(90000 + k, day, "good") + tail)
     start = time.perf_counter()
@@ -201,7 +201,7 @@ def main() -> int:
         shutil.rmtree(OUT / ".sitegen-cache", ignore_errors=True)
         rows["cold"].append(run_child(OUT))
         rows["no-change"].append(run_child(OUT))
-        day = dt.date(2030, 1, 1) + dt.timedelta(days=extra)
+        day = dt.date(2100, 1, 1) + dt.timedelta(days=extra)  # the newest night, as a real new report is
         new = reports / "cluster-0" / f"report-{day.isoformat()}-bad.pdf"
         new.write_bytes(head + summary_for(args.suites * (10**6 + extra), day, "bad", args.suites) + tail)
         rows["one new report"].append(run_child(OUT))
@@ -216,7 +216,7 @@ def main() -> int:
     if proc.returncode != 0:
         raise SystemExit(f"build failed:\n{proc.stderr}")
     same = json.loads(proc.stdout)[1:]
-    for new in (reports / "cluster-0").glob("report-2031-*.pdf"):
+    for new in (reports / "cluster-0").glob("report-2200-*.pdf"):
         new.unlink()
     cards = first_card_seconds(OUT / "public") if args.browser else []
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
@@ -226,7 +226,8 @@ def main() -> int:
             print(f"  {name:16} {r['seconds']:.3f} s  read {r['extracted']:5}  drawn {r['drawn']:5}  written {r['written']:5}"
                   f"  changed {r['changed']:5}")
     first = rows["cold"][0]
-    if first["reports"] != args.reports or first["extracted"] != args.reports or first["warnings"]:
+    # A site over GitHub Pages' 1 GB (100,000 PDFs are 2 GB) warns: the one warning expected.
+    if first["reports"] != args.reports or first["extracted"] != args.reports or first["warnings"] > (args.reports > 40_000):
         raise SystemExit(f"unexpected cold build: {first}")
     print(f"\n{'scenario':16} {'median s':>9} {'min s':>7} {'process s':>10} {'peak RSS MB':>12}")
     for name, runs in rows.items():
