@@ -310,7 +310,7 @@ def _validate(section: Section, raw: Any, prefix: str, problems: list[str]) -> d
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        problems.append(f"config key '{prefix or '(top level)'}': must be a mapping, got {type(raw).__name__}")
+        problems.append(f"config key '{prefix.rstrip('.') or '(top level)'}': must be a mapping, got {type(raw).__name__}")
         raw = {}
     for unknown in sorted(set(map(str, raw)) - set(section.keys)):
         problems.append(f"config key '{prefix}{_key_text(unknown)}': unknown key")

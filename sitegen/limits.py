@@ -70,7 +70,7 @@ def size_text(n: int) -> str:
     return f"{n} B"
 
 
-_SIZE_RE = re.compile(r"^\s*(\d{1,15}(?:\.\d{1,6})?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE | re.ASCII)
 
 
 def parse_size(value: int | str) -> int:

@@ -12,7 +12,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 
-from sitegen.limits import size_text
 from sitegen.model import Report
 
 ARCHIVED = "PDF archived"  # how the reason starts: the card shows it as it is, not as "not published"
@@ -46,10 +45,17 @@ def archived(
         if not full and max_nights is not None and kept >= max_nights:
             full = f"{ARCHIVED}: the site keeps the newest {max_nights} night(s) (retention: max_nights)"
         if not full and max_bytes is not None and spent + cost > max_bytes:
-            full = f"{ARCHIVED}: the site keeps at most {size_text(max_bytes)} of PDFs (retention: max_bytes)"
+            full = f"{ARCHIVED}: the site keeps at most {_bytes_text(max_bytes)} of PDFs (retention: max_bytes)"
         if full:
             out.update((r.source, full) for r in night)
             continue
         kept += 1
         spent += cost
     return out
+
+
+def _bytes_text(n: int) -> str:
+    """A byte count in the units `max_bytes` is written in (KB, MB, GB are powers of 1000), exact below 1 MB."""
+    if n < 1_000_000:
+        return f"{n:,} bytes"
+    return f"{n / 1e9:,.2f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"

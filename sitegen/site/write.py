@@ -461,6 +461,8 @@ class _Undo:
                 _link(dst, kept)
             self.done.append((dst, kept))
             os.replace(tmp, dst)
+        except OSError as exc:  # name the site's file, not the temp file beside it
+            raise OSError(exc.errno, exc.strerror, dst) from None
         finally:
             # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
             with contextlib.suppress(FileNotFoundError):

@@ -456,3 +456,17 @@ def test_private_pdfs_are_copied_so_a_web_server_can_read_them(tmp_path, make_pd
     assert published.read_bytes() == private.read_bytes()
     assert published.stat().st_mode & 0o777 == 0o644
     assert private.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_folder_where_a_page_goes_is_an_error_naming_the_page(project):
+    build(project)
+    page = project / "public" / "compare.html"
+    page.unlink()
+    page.mkdir()
+    with pytest.raises(BuildError) as info:
+        build(project, title="changed")  # every page changes: compare.html is written too
+    assert str(page) in str(info.value) and ".sitegen-tmp" not in str(info.value)
+    page.rmdir()
+    assert (project / "public" / "index.html").read_text().count("changed") == 0  # rolled back: still the old title
+    build(project, title="changed")
+    assert page.is_file()

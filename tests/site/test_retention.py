@@ -134,7 +134,9 @@ def test_max_bytes_keeps_whole_nights_newest_first(nights):
         "pd/report-2021-07-08-bad.pdf",
         "tikv/report-2021-07-08-good.pdf",
     }
-    assert "max_bytes" in cat["tikv/report-2021-07-07-good.pdf"]["unpublished"]
+    reason = cat["tikv/report-2021-07-07-good.pdf"]["unpublished"]
+    limit = room + sizes["tikv/report-2021-07-07-good.pdf"] - 1
+    assert reason == f"PDF archived: the site keeps at most {limit:,} bytes of PDFs (retention: max_bytes)"
 
 
 def test_a_night_too_big_for_max_bytes_archives_it_and_every_older_one():
@@ -157,6 +159,8 @@ def test_a_night_too_big_for_max_bytes_archives_it_and_every_older_one():
         ({"max_bytes": "a lot"}, "config key 'retention.max_bytes': must be a size such as 900 MB"),
         ({"max_bytes": -5}, "config key 'retention.max_bytes': must not be negative"),
         ({"keep": 3}, "config key 'retention.keep': unknown key"),
+        ({"max_bytes": "\u0661\u0662 MB"}, "config key 'retention.max_bytes': must be a size"),  # Arabic-Indic digits
+        ([3], "config key 'retention': must be a mapping"),
     ],
 )
 def test_bad_retention_config_names_the_key(tmp_path, raw, problem):
