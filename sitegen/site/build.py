@@ -146,7 +146,8 @@ def build_site(config: Config) -> BuildResult:
 def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, stage: _Stages, result: BuildResult) -> None:
     """The stages of a build with something to do: extract -> assemble -> retention -> catalog -> render -> write."""
     output, cache_dir = config.path("output"), config.path("cache_dir")
-    cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, config.path("reports"), _extract_stamp(config))
+    extractor = _extract_stamp(config)
+    cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, config.path("reports"), extractor)
     result.warnings += cache_warnings  # about this run's cache only: not repeated by a later no-change build
     warnings: list[str] = []  # about the reports and the site: a no-change build repeats these
     staging = _cold_staging(output)
@@ -154,7 +155,7 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
         early = _early_pages(staging, found)
         extracted, result.extracted = stage("extract", _extract, found, cache, config.summary_length, early)
         result.warnings += stage("cache save", cache.save)
-        reports = stage("assemble", _assemble, found, extracted, warnings, _extract_stamp(config))
+        reports = stage("assemble", _assemble, found, extracted, warnings, extractor)
         unpublished = stage("retention", _unpublished, config, found, reports)
         catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
         plan = stage("render", _plan, config, reports, catalog, found, unpublished, last.kept_keys())

@@ -21,7 +21,7 @@ CATALOG_SIGNATURES = 5  # per night: the worst few keep reports.json of 10,000 n
 
 
 def report_entry(
-    report: Report, page: str, known_statuses: set[str], published: bool, pdf: str | None = None, unpublished: str = ""
+    report: Report, page: str, known_statuses: set[str], pdf: str | None = None, unpublished: str = ""
 ) -> dict[str, Any]:
     """One report's object in reports.json; URLs are relative to the site root."""
     return {
@@ -33,7 +33,7 @@ def report_entry(
         "summary": report.summary,
         "summary_source": report.summary_source,
         "page_url": page,
-        "pdf_url": (pdf or layout.pdf_path(report)) if published else None,
+        "pdf_url": None if unpublished else (pdf or layout.pdf_path(report)),
         "source": report.source,
         "pages": report.pages,
         "bytes": report.bytes,
@@ -53,7 +53,7 @@ def catalog_bytes(config: Config, reports: list[Report], unpublished: Mapping[st
     ordered = layout.newest_first(reports)
     head = {"schema": CATALOG_SCHEMA, "title": config.title, "base_url": config.base_url, "count": len(ordered)}
     entries = [
-        report_entry(r, pages[r.source], known, r.source not in unpublished, pdfs[r.source], unpublished.get(r.source, ""))
+        report_entry(r, pages[r.source], known, pdfs[r.source], unpublished.get(r.source, ""))
         for r in ordered
     ]
     # One report per line: readable and diffable, and json's C encoder does the work (indent= would

@@ -173,17 +173,6 @@ def search_parts(
     return parts
 
 
-def search_files(
-    header: dict[str, Any],
-    reports: list[Report],
-    card: Callable[[Report], Any],
-    summary_length: int,
-    limit: int | None = None,
-) -> dict[str, bytes]:
-    """{path: bytes} of the whole search index (see search_parts), every file drawn."""
-    return {path: draw() for path, _key, draw in search_parts(header, reports, card, summary_length, limit)}
-
-
 def index_header(suites: list[str], statuses: Mapping[str, Any], summary_length: int) -> dict[str, Any]:
     """What every night refers to: the suites by position and the status words' label, class and icon."""
     return {

@@ -147,7 +147,6 @@ class SiteRecord:
 
     path: Path  # the state file
     output: Path
-    inputs: str | None  # the last build's inputs fingerprint
     files: dict[str, dict[str, Any]]  # output path -> record (sha or src, stamp, key)
     tree: dict[str, list[int]]  # output path -> (size, mtime_ns, inode) now
     about: dict[str, Any] = field(default_factory=dict)  # what that build kept with its record (see write_site)
@@ -164,7 +163,7 @@ class SiteRecord:
             current, state = {}, {}
         files = {rel: rec for rel, rec in state.get("files", {}).items() if isinstance(rec, dict)}
         about = {k: v for k, v in state.items() if k not in ("format", "output", "files")}
-        return cls(path, output, state.get("inputs"), files, current, about)
+        return cls(path, output, files, current, about)
 
     def trusted(self, rel: str) -> bool:
         """The output still holds exactly what the last build wrote at `rel`."""
@@ -173,7 +172,8 @@ class SiteRecord:
 
     def unchanged(self, inputs: str) -> bool:
         """True when the last build had these inputs and nobody has touched its output since."""
-        return self.inputs == inputs and bool(self.files) and self.tree == {rel: rec.get("stamp") for rel, rec in self.files.items()}
+        recorded = {rel: rec.get("stamp") for rel, rec in self.files.items()}
+        return self.about.get("inputs") == inputs and bool(recorded) and self.tree == recorded
 
     def kept_keys(self) -> dict[str, str]:
         """{path: key} of the pages the last build drew that the output still holds exactly as written."""

@@ -54,6 +54,11 @@ def test_the_bytes_are_the_same_on_every_build(tmp_path):
     assert {p: d for p, d in one.items() if p.startswith("search/")} == {p: d for p, d in two.items() if p.startswith("search/")}
 
 
+def drawn(parts) -> dict[str, bytes]:
+    """Every file of the search index, drawn."""
+    return {path: draw() for path, _key, draw in parts}
+
+
 def test_past_the_limit_nights_go_into_shards_and_a_new_night_changes_only_the_newest(tmp_path):
     reports = nights(150)  # Jan to May 2021
     header = search_index.index_header(["a"], {}, 300)
@@ -64,7 +69,7 @@ def test_past_the_limit_nights_go_into_shards_and_a_new_night_changes_only_the_n
         return Card(r, Status(r.status, r.status, "#000", "#fff", False, True, "dot"), f"nights/{r.date}.html", f"pdf/{r.date}.pdf", 0)
 
     ordered = sorted(reports, key=lambda r: r.date, reverse=True)
-    files = search_index.search_files(header, ordered, card, 300, limit=40)
+    files = drawn(search_index.search_parts(header, ordered, card, 300, limit=40))
     manifest = json.loads(files[layout.SEARCH_INDEX])
     assert "nights" not in manifest and manifest["count"] == 150 and len(manifest["shards"]) > 2
     shards = manifest["shards"]
@@ -80,7 +85,7 @@ def test_past_the_limit_nights_go_into_shards_and_a_new_night_changes_only_the_n
     assert seen == [r.date.isoformat() for r in ordered]
 
     later = [night("2021-05-31", "good", "a"), *ordered]
-    again = search_index.search_files(header, later, card, 300, limit=40)
+    again = drawn(search_index.search_parts(header, later, card, 300, limit=40))
     changed = {p for p in set(files) | set(again) if files.get(p) != again.get(p)}
     assert changed == {layout.SEARCH_INDEX, shards[0]["url"]}
 
