@@ -31,3 +31,11 @@ def die_with_parent(parent_pid: int | None = None) -> None:
             pass
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
+
+
+def cores() -> int:
+    """CPU cores this process may use (`taskset` counts)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)

@@ -38,11 +38,11 @@ from sitegen.site.write import (
     NOJEKYLL,
     Plan,
     SiteRecord,
+    Stager,
     check_output,
     discard_staging,
     is_empty,
     new_staging,
-    precreate,
     state_file,
     write_or_fail,
 )
@@ -150,15 +150,15 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
     cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, config.path("reports"), extractor)
     result.warnings += cache_warnings  # about this run's cache only: not repeated by a later no-change build
     warnings: list[str] = []  # about the reports and the site: a no-change build repeats these
+    extracted, result.extracted = stage("extract", _extract, found, cache, config.summary_length)
+    result.warnings += stage("cache save", cache.save)
+    reports = stage("assemble", _assemble, found, extracted, warnings, extractor)
+    unpublished = stage("retention", _unpublished, config, found, reports)
+    catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
     staging = _cold_staging(output)
     try:
-        early = _early_pages(staging, found)
-        extracted, result.extracted = stage("extract", _extract, found, cache, config.summary_length, early)
-        result.warnings += stage("cache save", cache.save)
-        reports = stage("assemble", _assemble, found, extracted, warnings, extractor)
-        unpublished = stage("retention", _unpublished, config, found, reports)
-        catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
-        plan = stage("render", _plan, config, reports, catalog, found, unpublished, last.kept_keys())
+        sink = None if staging is None else Stager(staging)  # a first build: pages go to disk as they are drawn
+        plan = stage("render", _plan, config, reports, catalog, found, unpublished, last.kept_keys(), sink)
         nights = len({r.date for r in reports if r.source not in unpublished})
         warnings += stage("budget", _budget_warnings, plan, found, nights)
         about = {"inputs": inputs, "shown": len(reports), "warnings": warnings}  # what a no-change build repeats
@@ -173,27 +173,13 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
 
 
 def _cold_staging(output: Path) -> Path | None:
-    """For a first build (no site yet), the staging folder now, so files can be created during extraction."""
+    """For a first build (no site yet), the staging folder, so pages can be written there as they are drawn."""
     try:
         if output.is_dir() and not is_empty(output):
             return None
         return new_staging(output)
     except OSError as exc:
         raise BuildError(f"cannot prepare the site beside {output} ({exc.strerror}); nothing was changed") from None
-
-
-def _early_pages(staging: Path | None, found: list[Found]) -> Callable[[], None] | None:
-    """For a first build, work for the idle main process while workers extract: create the viewer pages' empty files.
-
-    Creating a file is kernel time (0.3-1.3 ms each on this VM); a first build creates one page per
-    report, and doing it while the worker processes read PDFs overlaps the two. Only a head start:
-    the write stage creates any file this did not.
-    """
-    if staging is None:
-        return None
-    stubs = [Report(f.source, f.date, f.status, f.suite, "", "", None, f.size) for f in found]
-    pages = sorted(layout.page_paths(stubs).values())
-    return functools.partial(precreate, staging, pages)
 
 
 def _extract_stamp(config: Config) -> str:
@@ -205,9 +191,7 @@ def _extract_stamp(config: Config) -> str:
     return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version}; summary_length {config.summary_length}"  # extract()'s one setting
 
 
-def _extract(
-    found: list[Found], cache: ExtractCache, summary_length: int, while_waiting: Callable[[], None] | None = None
-) -> tuple[dict[str, Extracted], int]:
+def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tuple[dict[str, Extracted], int]:
     """Every report's extraction, from the cache where its (size, mtime_ns) still match; and how many PDFs were read."""
     out: dict[str, Extracted] = {}
     todo: list[Found] = []
@@ -220,7 +204,7 @@ def _extract(
             todo.append(f)
         else:
             out[f.source] = hit
-    fresh = extract_many([(f.path, f.size) for f in todo], summary_length, while_waiting)
+    fresh = extract_many([(f.path, f.size) for f in todo], summary_length)
     for f, value in zip(todo, fresh, strict=True):
         out[f.source] = value
         cache.put(f.path, f.size, f.mtime_ns, value)
@@ -273,6 +257,7 @@ def _budget_warnings(plan: Plan, found: list[Found], nights: int) -> list[str]:
     """GitHub Pages' limits against the planned site, from sizes already known (nothing is read or walked)."""
     sizes = {f.path: f.size for f in found}
     files = {path: len(data) for path, data in plan.files.items()}
+    files.update((path, size) for path, (_sha, size) in plan.staged.items())
     for path, source in plan.copies.items():
         size = sizes.get(source)
         if size is None:  # pdf.js: a few files, stat them
@@ -329,15 +314,21 @@ def _inputs_fingerprint(config: Config, found: list[Found]) -> str:
 
 
 def _plan(
-    config: Config, reports: list[Report], catalog: bytes, found: list[Found], unpublished: dict[str, str], previous: dict[str, str]
+    config: Config,
+    reports: list[Report],
+    catalog: bytes,
+    found: list[Found],
+    unpublished: dict[str, str],
+    previous: dict[str, str],
+    sink: Stager | None,
 ) -> Plan:
     """Every file of the new site: pages drawn or kept (their key unchanged), static files, reports.json, PDFs, pdf.js."""
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import render_pages
 
     salt = hashlib.sha256(json.dumps([__version__, _code_stamp()]).encode()).hexdigest()
-    rendered = render_pages(config, reports, unpublished, previous, salt)
-    plan = Plan(keys=rendered.keys)
+    rendered = render_pages(config, reports, unpublished, previous, salt, sink)
+    plan = Plan(keys=rendered.keys, staged=rendered.staged)
     plan.files.update(rendered.files)
     plan.keep = {path: rendered.keys[path] for path in rendered.kept}
     plan.files[layout.REPORTS_JSON] = catalog
@@ -349,7 +340,7 @@ def _plan(
         if report.source not in unpublished:
             plan.copies[pdfs[report.source]] = by_source[report.source].path
     plan.copies.update(pdfjs_files())
-    clash = set(plan.files) & set(plan.copies)
+    clash = (set(plan.files) | set(plan.staged)) & set(plan.copies)
     if clash:
         raise BuildError(f"two files want the same output path: {', '.join(sorted(clash))}")
     return plan

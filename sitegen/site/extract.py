@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 
 from sitegen import limits
 from sitegen.model import SUMMARY_ATTACHMENT, SignatureSummary, Summary, clean_text
-from sitegen.procs import die_with_parent
+from sitegen.procs import cores, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -339,26 +339,12 @@ def _extract_job(job: tuple[str, int, int]) -> dict[str, Any]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def workers() -> int:
-    """CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def extract_many(
-    jobs: list[tuple[Path, int]], summary_length: int, while_waiting: Callable[[], None] | None = None
-) -> list[Extracted]:
+def extract_many(jobs: list[tuple[Path, int]], summary_length: int) -> list[Extracted]:
     """Extract (path, size) pairs in order, on every core when there are enough of them to pay for processes.
-
-    `while_waiting` runs in this process while worker processes extract (or first, without workers).
     """
     payload = [(str(path), size, summary_length) for path, size in jobs]
-    count = workers()
+    count = cores()
     if len(jobs) < POOL_THRESHOLD or count < 2:
-        if while_waiting is not None:
-            while_waiting()
         return [Extracted.from_json_obj(_extract_job(job)) for job in payload]
     import multiprocessing
 
@@ -375,8 +361,5 @@ def extract_many(
     chunk = max(1, math.ceil(len(payload) / (count * 4)))
     # Workers end with this process, even when it is killed (they would hold the build lock otherwise).
     with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=die_with_parent, initargs=(parent,)) as pool:
-        pending = pool.map(_extract_job, payload, chunksize=chunk)  # workers start now
-        if while_waiting is not None:
-            while_waiting()
-        results = list(pending)
+        results = list(pool.map(_extract_job, payload, chunksize=chunk))
     return [Extracted.from_json_obj(obj) for obj in results]

@@ -28,6 +28,7 @@ from sitegen.model import STATUS_RE, Report, format_metric, report_name
 from sitegen.site import history, layout, trend
 from sitegen.site.assets import DEFAULT_THEME
 from sitegen.site.extract import collapse
+from sitegen.site.fanout import draw_all
 from sitegen.site.feed import FEED, absolute, feed_xml
 from sitegen.site.retention import is_archived
 from sitegen.site.suite_pages import calendar_years, signature_lines, suite_row
@@ -491,6 +492,7 @@ class RenderedSite:
     files: dict[str, bytes]  # output path -> bytes: pages drawn now, the feed, static files
     keys: dict[str, str]  # output path -> key, for every page that has one (drawn or not)
     kept: frozenset[str]  # pages whose key equals `previous`: not drawn, their file on disk stays
+    staged: dict[str, tuple[str, int]]  # pages drawn and handed to the `sink` (not in `files`): what it returned
 
 
 def render_site(config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None) -> dict[str, bytes]:
@@ -508,10 +510,13 @@ def render_pages(
     unpublished: Mapping[str, str] | None = None,
     previous: Mapping[str, str] | None = None,
     salt: str = "",
+    sink: Callable[[str, bytes], tuple[str, int]] | None = None,
 ) -> RenderedSite:
     """Like render_site, but pages whose key is `previous[path]` are not drawn (the build keeps their files).
 
     `salt` joins every key: the build passes a stamp of sitegen's own code, so an upgrade redraws all.
+    `sink(path, bytes)`, when given, takes each keyed page as it is drawn (a first build writes it
+    into its staging folder) and what it returns is kept instead of the bytes.
     """
     import jinja2
 
@@ -522,22 +527,43 @@ def render_pages(
         files: dict[str, bytes] = {}
         keys: dict[str, str] = {}
         kept: set[str] = set()
+        todo: dict[str, _Page] = {}
         for path, value in out.items():
             if isinstance(value, _Page):
                 keys[path] = value.key
                 if previous.get(path) == value.key:
                     kept.add(path)
-                    continue
-                value = value.draw()
-            files[path] = value
-    except jinja2.TemplateSyntaxError as exc:
-        raise BuildError(f"theme template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
+                else:
+                    todo[path] = value
+            else:
+                files[path] = value
+        if sink is None:
+            files.update(zip(todo, draw_all([page.draw for page in todo.values()], _template_problem), strict=True))
+            staged = {}
+        else:
+            jobs = [functools.partial(_drawn_into, sink, path, page.draw) for path, page in todo.items()]
+            staged = dict(zip(todo, draw_all(jobs, _template_problem), strict=True))
     except jinja2.TemplateError as exc:
-        # Usually a user theme naming a variable or template that does not exist (StrictUndefined).
-        raise BuildError(f"theme template error: {exc.message or exc}") from None
+        raise BuildError(_template_problem(exc) or str(exc)) from None
     log.debug("drew %d of %d keyed pages (%d unchanged), plus %d other files", len(keys) - len(kept), len(keys), len(kept),
               len(files) - len(keys) + len(kept))
-    return RenderedSite(files, keys, frozenset(kept))
+    return RenderedSite(files, keys, frozenset(kept), staged)
+
+
+def _drawn_into(sink: Callable[[str, bytes], tuple[str, int]], path: str, draw: Callable[[], bytes]) -> tuple[str, int]:
+    return sink(path, draw())
+
+
+def _template_problem(exc: BaseException) -> str | None:
+    """What a template error tells the theme's author; None for anything else (a bug)."""
+    import jinja2
+
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"theme template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}"
+    if isinstance(exc, jinja2.TemplateError):
+        # Usually a user theme naming a variable or template that does not exist (StrictUndefined).
+        return f"theme template error: {exc.message or exc}"
+    return None
 
 
 # --- keys: a page is rendered only when its key, a digest of all its inputs, has changed ----------

@@ -47,9 +47,10 @@ class Plan:
     copies: dict[str, Path] = field(default_factory=dict)
     keep: dict[str, str] = field(default_factory=dict)  # pages not rendered, as their key is unchanged: path -> key
     keys: dict[str, str] = field(default_factory=dict)  # the key of each rendered page, recorded for the next build
+    staged: dict[str, tuple[str, int]] = field(default_factory=dict)  # written into a first build's staging already: (sha, size)
 
     def paths(self) -> set[str]:
-        return set(self.files) | set(self.copies) | set(self.keep)
+        return set(self.files) | set(self.copies) | set(self.keep) | set(self.staged)
 
 
 @dataclass
@@ -243,7 +244,7 @@ def _place(src: Path, dst: str) -> None:
     except OSError:
         pass
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(dst)  # a pre-created empty file
+        os.unlink(dst)  # a file of that name already (copyfile would write through a link into the source)
     shutil.copyfile(src, dst)
     os.chmod(dst, 0o644)
 
@@ -259,21 +260,20 @@ def new_staging(output: Path) -> Path:
     return staging
 
 
-def precreate(staging: Path, paths: list[str]) -> None:
-    """Create empty files that the site will hold, while the caller waits for something else.
+class Stager:
+    """Writes a first build's pages into its staging folder as they are drawn, so no process holds them all.
 
-    Creating a new file costs this VM ~0.5-1.3 ms of kernel time, serialised; a cold build creates
-    one per report. Done while worker processes extract PDFs, it overlaps with them instead of
-    adding to the write stage. Files the site does not end up holding are removed by write_site.
+    Called from the drawing processes (site/fanout.py): each creates its own files, which spreads the
+    kernel's file-creation time over both cores too. Returns what the record needs: (sha256, size).
     """
-    made: set[str] = set()
-    for rel in paths:
-        parent = os.path.dirname(rel)
-        if parent and parent not in made:
-            os.makedirs(staging / parent, exist_ok=True)
-            made.add(parent)
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(staging / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+
+    def __init__(self, staging: Path) -> None:
+        self.target = _makedirs_for(str(staging) + "/")
+
+    def __call__(self, rel: str, data: bytes) -> tuple[str, int]:
+        with open(self.target(rel), "wb") as fh:
+            fh.write(data)
+        return _digest(data), len(data)
 
 
 def discard_staging(staging: Path) -> None:
@@ -288,7 +288,7 @@ def _read(path: str) -> bytes:
 def _link(src: str | Path, dst: str | Path) -> None:
     try:
         os.link(src, dst)
-    except FileExistsError:  # an empty pre-created file
+    except FileExistsError:  # a file of that name already
         os.unlink(dst)
         os.link(src, dst)
 
@@ -328,7 +328,6 @@ def _makedirs_for(root: str) -> Any:
 
 def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, Any], staging: Path | None) -> Outcome:
     """The first build: every file into a private folder beside `output`, then one rename."""
-    precreated = staging is not None
     if staging is None:
         staging = new_staging(output)
     records: dict[str, dict[str, Any]] = {}
@@ -338,19 +337,17 @@ def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, An
         target = _makedirs_for(root)
         for rel in sorted(plan.files):
             data = plan.files[rel]
-            with open(target(rel), "wb") as fh:  # new, or pre-created empty
+            with open(target(rel), "wb") as fh:
                 fh.write(data)
             records[rel] = _record(plan, rel, sha=_digest(data))
+        for rel, (sha, _size) in plan.staged.items():
+            records[rel] = _record(plan, rel, sha=sha)
         for rel in sorted(plan.copies):
             src = plan.copies[rel]
             st = src.stat()
             _place(src, target(rel))
             records[rel] = {"src": [str(src), st.st_size, st.st_mtime_ns]}
         new_tree = tree(staging)
-        if precreated:
-            for rel in set(new_tree) - plan.paths():  # pre-created for a page the renderer did not make
-                os.unlink(root + rel)
-                del new_tree[rel]
         for rel, rec in records.items():
             rec["stamp"] = new_tree[rel]
         leftover = _swap_in(staging, output)  # an empty folder may have appeared meanwhile: swapped out
@@ -372,6 +369,8 @@ TEMP_PREFIX = ".sitegen-tmp-"  # an in-place write's temp file; one left by a ki
 
 
 def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any]) -> Outcome:
+    if plan.staged:
+        raise BuildError("internal error: pages were written into a staging folder for a site that exists")
     root = str(output) + "/"
     old_tree, old_records, state_path = last.tree, last.files, last.path
     # A recorded file may be reused only if it is still exactly what the last build wrote.
