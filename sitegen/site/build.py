@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.limits import parse_size
 from sitegen.model import Report
-from sitegen.site import budget, layout
+from sitegen.site import budget, glance, layout
 from sitegen.site.cache import ExtractCache, folder_key
 from sitegen.site.catalog import catalog_bytes
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
@@ -125,26 +126,39 @@ def build_site(config: Config) -> BuildResult:
     stage = _Stages()
     result = BuildResult(output=output)
     with _build_lock(cache_dir, output):
-        scanned = stage("scan", scan_reports, reports_dir)
-        result.warnings += scanned.warnings
-        inputs = stage("inputs", _inputs_fingerprint, config, scanned.found)
-        last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
-        if last.unchanged(inputs):
+        inputs = stage("inputs", _inputs_fingerprint, config)
+        memo = glance.record_file(cache_dir, output)
+        seen = stage("glance", glance.recall, memo)
+        if seen is not None and seen.inputs == inputs and seen.output == glance.output_stamps(output, seen.folders):
             # Nothing to read, draw or write: the site holds what these inputs give. Its warnings are repeated.
             log.debug("nothing changed since the last build of %s", output)
-            shown_before = last.about.get("shown")
-            result.shown = shown_before if isinstance(shown_before, int) else 0
-            result.warnings += [str(w) for w in last.about.get("warnings", ()) if isinstance(w, str)]
+            result.shown = seen.shown
+            result.warnings += seen.warnings
         else:
-            _build(config, scanned.found, last, inputs, stage, result)
+            glance.forget(memo)  # if this build dies half-way, the next one must look closer
+            scanned = stage("scan", scan_reports, reports_dir)
+            last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
+            if last.unchanged(inputs):  # unchanged, but the glance was lost or the output's root files were touched
+                shown_before = last.about.get("shown")
+                result.shown = shown_before if isinstance(shown_before, int) else 0
+                repeated = [str(w) for w in last.about.get("warnings", ()) if isinstance(w, str)]
+            else:
+                repeated = _build(config, scanned.found, last, inputs, stage, result)
+            result.warnings += scanned.warnings + repeated
+            folders = glance.output_folders(output)
+            left = glance.Glance(inputs, glance.output_stamps(output, folders), folders, result.shown, scanned.warnings + repeated)
+            stage("remember", glance.remember, memo, left)
     result.warnings = [shown(w) for w in result.warnings]  # file names and PDF text cannot forge terminal output
     result.timings = stage.timings
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, stage: _Stages, result: BuildResult) -> None:
-    """The stages of a build with something to do: extract -> assemble -> retention -> catalog -> render -> write."""
+def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, stage: _Stages, result: BuildResult) -> list[str]:
+    """The stages of a build with something to do: extract -> assemble -> retention -> catalog -> render -> write.
+
+    Returns the warnings about the reports and the site, which a no-change build repeats.
+    """
     output, cache_dir = config.path("output"), config.path("cache_dir")
     extractor = _extract_stamp(config)
     cache, cache_warnings = stage("cache load", ExtractCache.load, cache_dir, config.path("reports"), extractor)
@@ -169,7 +183,7 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
         raise
     result.reports, result.shown, result.drawn = reports, len(reports), len(plan.keys) - len(plan.keep)
     result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
-    result.warnings += warnings
+    return warnings
 
 
 def _cold_staging(output: Path) -> Path | None:
@@ -290,11 +304,12 @@ def _code_stamp() -> list[list[Any]]:
     return _stat_files([*(PACKAGE_DIR / "site").rglob("*.py"), PACKAGE_DIR / "model.py", PACKAGE_DIR / "config.py"])
 
 
-def _inputs_fingerprint(config: Config, found: list[Found]) -> str:
-    """A hash of everything the output depends on, cheap enough to compute on every rebuild.
+def _inputs_fingerprint(config: Config) -> str:
+    """A hash of everything the output depends on, cheap enough to compute on every rebuild (no file is read).
 
     What extraction reads is a function of each file's stamp and the extractor's, so the stamps stand
-    for the reports' contents here (as they do for the extraction cache).
+    for the reports' contents here (as they do for the extraction cache); owner, mode and the builder's
+    user stand for whether a file can be read.
     """
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import theme_folders
@@ -304,7 +319,8 @@ def _inputs_fingerprint(config: Config, found: list[Found]) -> str:
         "version": __version__,
         "config": config.fingerprint(),  # the whole config: a key added to a template can never serve stale pages
         "reports_dir": str(config.path("reports")),  # the PDFs are linked from there
-        "reports": [[f.source, f.size, f.mtime_ns, f.readable] for f in found],
+        "reports": glance.reports_stamps(config.path("reports")),
+        "user": [os.geteuid(), os.getegid(), *os.getgroups()],
         "extractor": _extract_stamp(config),
         "theme": _stat_files(theme_files),
         "pdfjs": _stat_files(list(pdfjs_files().values())),

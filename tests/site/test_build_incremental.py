@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+
+import pytest
 
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
@@ -158,12 +161,21 @@ def test_a_new_night_draws_only_the_pages_it_changes_even_in_a_new_process(tmp_p
     # The new night, its older neighbour, July's archive, the no-JS list page and the suite page; not the 19 others.
     assert 3 <= step.drawn <= 8, step.drawn
     assert "nights/a/2021-07-10.html" not in step.changed
-    # A kept page edited by hand is noticed (its file no longer matches the record) and drawn again.
+    # A kept page edited by hand in place: a build with nothing changed only glances at folder stamps, so it is
+    # left alone (the README's "Speed" section says so) ...
     page = tmp_path / "public" / "nights" / "a" / "2021-07-10.html"
     original = page.read_bytes()
     page.write_bytes(b"tampered")
+    idle = build_site(config)
+    assert idle.changed == [] and idle.drawn == 0 and page.read_bytes() == b"tampered"
+    # ... and the next build with something to do notices it (the file no longer matches the record) and draws it again.
+    make_pdf(reports / "a" / "report-2021-07-22-good.pdf", subject="night 22")
     fixed = build_site(config)
-    assert page.read_bytes() == original and "nights/a/2021-07-10.html" in fixed.changed and fixed.drawn == 1
+    assert page.read_bytes() == original and "nights/a/2021-07-10.html" in fixed.changed
+    # A page deleted by hand changes its folder's stamp: even a build with nothing else to do puts it back.
+    page.unlink()
+    back = build_site(config)
+    assert page.read_bytes() == original and back.changed == ["nights/a/2021-07-10.html"] and back.drawn == 1
 
 
 def test_random_edits_always_give_the_clean_build(tmp_path, make_pdf):
@@ -248,3 +260,63 @@ def test_a_build_with_nothing_changed_reads_nothing_and_repeats_the_warnings(tmp
     again = build_site(config)
     assert again.warnings == first.warnings and again.shown == 2 and again.changed == []
     assert "2 reports; nothing changed" in again.describe()
+
+
+def test_a_build_with_nothing_changed_only_glances_at_stamps(tmp_path, make_pdf, monkeypatch):
+    """No scan, no record, no walk of the output: the stamps of the reports and of the output's folders decide."""
+    make_pdf(tmp_path / "reports" / "a" / "report-2021-07-09-bad.pdf", subject="nine")
+    make_pdf(tmp_path / "reports" / "a" / "report-2021-07-10-good.pdf", subject="ten")
+    (tmp_path / "reports" / "notes.txt").write_text("not a report")
+    config = parse_config({}, tmp_path)
+    first = build_site(config)
+    assert any("not reports" in w for w in first.warnings)
+
+    from sitegen.site import build as build_module
+
+    def looked_closer(*args, **kwargs):
+        raise AssertionError("a no-change build must not scan the reports or load the build record")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(build_module, "scan_reports", looked_closer)
+        patched.setattr(build_module.SiteRecord, "load", looked_closer)
+        again = build_site(config)
+    assert again.warnings == first.warnings and again.shown == 2 and again.changed == []
+    assert set(again.timings) <= {"inputs", "glance"}
+
+    # Whatever changes a stamp is seen, and each build after it equals a clean one.
+    report = tmp_path / "reports" / "a" / "report-2021-07-10-good.pdf"
+    page = tmp_path / "public" / "nights" / "a" / "2021-07-10.html"
+    os.utime(report, ns=(report.stat().st_atime_ns, report.stat().st_mtime_ns + 10**9))  # touched
+    assert "scan" in build_site(config).timings
+    report.chmod(0o600)  # who may read it decides whether it is published (tests/site/test_build.py)
+    assert "scan" in build_site(config).timings
+    report.chmod(0o644)
+    assert "scan" in build_site(config).timings
+    page.unlink()  # an output page deleted by hand
+    assert build_site(config).changed == ["nights/a/2021-07-10.html"] and page.is_file()
+    shutil.rmtree(tmp_path / "public" / "suites")  # a whole output folder
+    assert any(p.startswith("suites/") for p in build_site(config).changed)
+    (tmp_path / "public" / "index.html").write_bytes(b"tampered")  # a root file edited in place
+    build_site(config)
+    assert b"tampered" not in (tmp_path / "public" / "index.html").read_bytes()
+    clean = build_site(parse_config({"output": str(tmp_path / "clean"), "cache_dir": str(tmp_path / "c2")}, tmp_path))
+    assert clean.extracted == 2 and tree(tmp_path / "public") == tree(tmp_path / "clean")
+
+
+def test_a_build_that_dies_while_writing_leaves_no_glance_to_trust(tmp_path, make_pdf, monkeypatch):
+    make_pdf(tmp_path / "reports" / "report-2021-07-09-bad.pdf", subject="nine")
+    config = parse_config({}, tmp_path)
+    build_site(config)
+    make_pdf(tmp_path / "reports" / "report-2021-07-10-good.pdf", subject="ten")
+    from sitegen.site import build as build_module
+
+    def dies(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(build_module, "write_or_fail", dies)
+        with pytest.raises(KeyboardInterrupt):
+            build_site(config)
+    (tmp_path / "reports" / "report-2021-07-10-good.pdf").unlink()  # back to what the site holds
+    after = build_site(config)
+    assert "scan" in after.timings and after.changed == []

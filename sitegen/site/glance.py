@@ -1,0 +1,127 @@
+"""The no-change check: one look at file stamps, before any scan, cache, record or page is read.
+
+`reports_stamps` digests the stamps (size, mtime, inode, mode, owner) of everything in the reports
+folder: an added, removed, renamed, rewritten, touched or chmod-ed file changes it. `output_stamps`
+digests the stamps of the output's folders and of its root files: a page added, removed or
+renamed anywhere changes its folder's stamp. What a build remembers (`Glance`) is both, plus what
+a no-change build repeats: the report count and the warnings about the reports.
+
+Not seen here: a page edited in place inside the output (its folder's stamp stays). The next build
+that has something to do finds and rewrites it (it compares every file with its record); deleting
+the page makes the next build of any kind put it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sitegen.site.cache import folder_key, write_atomic
+
+GLANCE_FORMAT = 1
+_ROOT_FILES = ("index.html", "reports.json", ".sitegen")
+
+
+@dataclass(frozen=True)
+class Glance:
+    """What the last build saw and left: its inputs' digest, its output's, and what to repeat."""
+
+    inputs: str
+    output: str
+    folders: list[str]  # the output's folders (relative), whose stamps `output` digests
+    shown: int
+    warnings: list[str]
+
+
+def record_file(cache_dir: Path, output: Path) -> Path:
+    return cache_dir / f"glance-{folder_key(output)}.json"
+
+
+def reports_stamps(folder: Path) -> str:
+    """A digest of every (non-hidden) entry's name and stamp under `folder`, links followed to files as the scan does."""
+    rows: list[tuple[object, ...]] = []
+    stack = [(str(folder), "")]
+    while stack:
+        here, prefix = stack.pop()
+        try:
+            with os.scandir(here) as entries:
+                found = list(entries)
+        except OSError as exc:
+            rows.append((prefix, "unreadable", exc.errno))
+            continue
+        for entry in found:
+            if entry.name.startswith("."):  # the scan ignores them too
+                continue
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                    st = entry.stat(follow_symlinks=False)
+                else:
+                    st = entry.stat()  # a link's target: rewriting it changes the report
+            except OSError as exc:  # a broken link, say
+                rows.append((rel, "unreadable", exc.errno))
+                continue
+            rows.append((rel, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode, st.st_uid, st.st_gid))
+    rows.sort()
+    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+def output_folders(output: Path) -> list[str]:
+    """Every folder in the output (relative, '' for the output itself); only folder entries are looked at."""
+    out = [""]
+    stack = [(str(output), "")]
+    while stack:
+        here, prefix = stack.pop()
+        with os.scandir(here) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    out.append(prefix + entry.name)
+                    stack.append((entry.path, prefix + entry.name + "/"))
+    return sorted(out)
+
+
+def output_stamps(output: Path, folders: list[str]) -> str:
+    """A digest of the stamps of `folders` and of the output's root files (index.html, reports.json, the marker)."""
+    rows: list[tuple[object, ...]] = []
+    root = str(output) + "/"
+    for rel in [*folders, *_ROOT_FILES]:
+        try:
+            st = os.stat(root + rel, follow_symlinks=False)
+        except OSError as exc:
+            rows.append((rel, "missing", exc.errno))
+            continue
+        rows.append((rel, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode))
+    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+def recall(path: Path) -> Glance | None:
+    """The last build's glance, or None (no record, or one that cannot be read: then the build looks closer)."""
+    try:
+        obj = json.loads(path.read_bytes())
+        if obj.pop("format") != GLANCE_FORMAT:
+            return None
+        glance = Glance(**obj)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+    if not (isinstance(glance.folders, list) and all(isinstance(f, str) for f in glance.folders)):
+        return None
+    if not (isinstance(glance.warnings, list) and all(isinstance(w, str) for w in glance.warnings)):
+        return None
+    return glance if isinstance(glance.shown, int) else None
+
+
+def remember(path: Path, glance: Glance) -> None:
+    """Keep what this build saw; a record that cannot be written only makes the next build look closer."""
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps({"format": GLANCE_FORMAT, **asdict(glance)}, separators=(",", ":")).encode())
+
+
+def forget(path: Path) -> None:
+    """Before a build writes: if it dies half-way, the next one must not trust the old glance."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
