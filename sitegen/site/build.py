@@ -168,11 +168,12 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
     result.warnings += stage("cache save", cache.save)
     reports = stage("assemble", _assemble, found, extracted, warnings, extractor)
     unpublished = stage("retention", _unpublished, config, found, reports)
-    catalog = stage("catalog", catalog_bytes, config, reports, unpublished)
+    paths = stage("layout", layout.site_paths, reports)
+    catalog = stage("catalog", catalog_bytes, config, reports, unpublished, paths)
     staging = _cold_staging(output)
     try:
         sink = None if staging is None else Stager(staging)  # a first build: pages go to disk as they are drawn
-        plan = stage("render", _plan, config, reports, catalog, found, unpublished, last.kept_keys(), sink)
+        plan = stage("render", _plan, config, reports, paths, catalog, found, unpublished, last.kept_keys(), sink)
         nights = len({r.date for r in reports if r.source not in unpublished})
         warnings += stage("budget", _budget_warnings, plan, found, nights)
         about = {"inputs": inputs, "shown": len(reports), "warnings": warnings}  # what a no-change build repeats
@@ -332,6 +333,7 @@ def _inputs_fingerprint(config: Config) -> str:
 def _plan(
     config: Config,
     reports: list[Report],
+    paths: layout.SitePaths,
     catalog: bytes,
     found: list[Found],
     unpublished: dict[str, str],
@@ -343,7 +345,7 @@ def _plan(
     from sitegen.site.render import render_pages
 
     salt = hashlib.sha256(json.dumps([__version__, _code_stamp()]).encode()).hexdigest()
-    rendered = render_pages(config, reports, unpublished, previous, salt, sink)
+    rendered = render_pages(config, reports, unpublished, previous, salt, sink, paths)
     plan = Plan(keys=rendered.keys, staged=rendered.staged)
     plan.files.update(rendered.files)
     plan.keep = {path: rendered.keys[path] for path in rendered.kept}
@@ -351,10 +353,9 @@ def _plan(
     plan.files[NOJEKYLL] = b""  # GitHub Pages: serve the files as they are
     plan.files[MARKER] = MARKER_BYTES
     by_source = {f.source: f for f in found}
-    pdfs = layout.pdf_paths(reports)
     for report in reports:
         if report.source not in unpublished:
-            plan.copies[pdfs[report.source]] = by_source[report.source].path
+            plan.copies[paths.pdfs[report.source]] = by_source[report.source].path
     plan.copies.update(pdfjs_files())
     clash = (set(plan.files) | set(plan.staged)) & set(plan.copies)
     if clash:

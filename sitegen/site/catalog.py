@@ -45,12 +45,14 @@ def report_entry(
     }
 
 
-def catalog_bytes(config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None) -> bytes:
+def catalog_bytes(
+    config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None, paths: layout.SitePaths | None = None
+) -> bytes:
     """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
-    pages, pdfs = layout.page_paths(reports), layout.pdf_paths(reports)
+    paths = paths or layout.site_paths(reports)
+    pages, pdfs, ordered = paths.pages, paths.pdfs, paths.ordered
     known = set(config.statuses)
     unpublished = unpublished or {}
-    ordered = layout.newest_first(reports)
     head = {"schema": CATALOG_SCHEMA, "title": config.title, "base_url": config.base_url, "count": len(ordered)}
     entries = [
         report_entry(r, pages[r.source], known, pdfs[r.source], unpublished.get(r.source, ""))

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import posixpath
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen import limits
@@ -179,6 +180,19 @@ def pdf_paths(reports: list[Report]) -> dict[str, str]:
     claims = _Claims()
     wanted = {r.source: pdf_path(r) for r in reports}
     return {s: _settle(claims, wanted[s], s, ".pdf") for s in sorted(wanted, key=lambda s: _priority(wanted[s], s))}
+
+
+@dataclass(frozen=True)
+class SitePaths:
+    """Where each report goes, worked out once per build and shared by the catalog, the pages and the writer."""
+
+    pages: dict[str, str]  # source -> viewer page
+    pdfs: dict[str, str]  # source -> published PDF
+    ordered: list[Report]  # newest first (see newest_first)
+
+
+def site_paths(reports: list[Report]) -> SitePaths:
+    return SitePaths(page_paths(reports), pdf_paths(reports), newest_first(reports))
 
 
 def archive_path(year: int, month: int) -> str:

@@ -511,19 +511,21 @@ def render_pages(
     previous: Mapping[str, str] | None = None,
     salt: str = "",
     sink: Callable[[str, bytes], tuple[str, int]] | None = None,
+    paths: layout.SitePaths | None = None,
 ) -> RenderedSite:
     """Like render_site, but pages whose key is `previous[path]` are not drawn (the build keeps their files).
 
     `salt` joins every key: the build passes a stamp of sitegen's own code, so an upgrade redraws all.
     `sink(path, bytes)`, when given, takes each keyed page as it is drawn (a first build writes it
-    into its staging folder) and what it returns is kept instead of the bytes.
+    into its staging folder) and what it returns is kept instead of the bytes. `paths`: the build's
+    layout.site_paths(reports), when it has them already.
     """
     import jinja2
 
     reasons = {source: str(why) for source, why in (unpublished or {}).items()}
     previous = previous or {}
     try:
-        out = _render(config, reports, reasons, salt)
+        out = _render(config, reports, reasons, salt, paths or layout.site_paths(reports))
         files: dict[str, bytes] = {}
         keys: dict[str, str] = {}
         kept: set[str] = set()
@@ -729,13 +731,12 @@ def _suite_pages(
     return out
 
 
-def _render(config: Config, reports: list[Report], unpublished: dict[str, str], salt: str = "") -> dict[str, Any]:
+def _render(config: Config, reports: list[Report], unpublished: dict[str, str], salt: str, paths: layout.SitePaths) -> dict[str, Any]:
     from sitegen.site import search_index  # it builds on this module's cards
     theme = _theme_fingerprint(config)
     vocabulary = statuses(config)
     status_list = list(vocabulary.values())
-    pages, pdfs = layout.page_paths(reports), layout.pdf_paths(reports)  # never shared, however names clash
-    ordered = layout.newest_first(reports)
+    pages, pdfs, ordered = paths.pages, paths.pdfs, paths.ordered  # never shared, however names clash
     suites = sorted({r.suite for r in reports})
     suite_index = {s: i for i, s in enumerate(suites)}
     months = _months(ordered)
