@@ -340,8 +340,7 @@ def _extract_job(job: tuple[str, int, int]) -> dict[str, Any]:
 
 
 def extract_many(jobs: list[tuple[Path, int]], summary_length: int) -> list[Extracted]:
-    """Extract (path, size) pairs in order, on every core when there are enough of them to pay for processes.
-    """
+    """Extract (path, size) pairs in order, on every core when there are enough of them to pay for processes."""
     payload = [(str(path), size, summary_length) for path, size in jobs]
     count = cores()
     if len(jobs) < POOL_THRESHOLD or count < 2:
