@@ -96,6 +96,15 @@ def summary_of(pdf: Path) -> dict:
     return json.loads(PdfReader(str(pdf)).attachments["summary.json"][0])
 
 
+def finished_instances(folder: Path) -> int:
+    """How many instances the follower's manifest records as read to their end (0 before it is written)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(1 for i in manifest.get("instances", []) if i.get("state") == "done")
+
+
 def in_progress_night(ends_at: str) -> dt.date:
     return night_for(dt.datetime.now(dt.UTC), ends_at=ends_at, tz="UTC") + dt.timedelta(days=1)
 
@@ -183,6 +192,8 @@ def night(tmp_path_factory: pytest.TempPathFactory, kubectl: str) -> Iterator[di
             [sys.executable, "-m", "sitegen", "collect", "--namespace", NS, "--out", str(oneshot)],
             env=env, cwd=tmp, capture_output=True, text=True, timeout=60,
         )
+        # Lines arrive before the follower sees that an instance ended: stopping now would race it.
+        wait_for("the four finished instances read to their end", lambda: finished_instances(folder) >= 4)
         follower.send_signal(signal.SIGTERM)
         stdout, stderr = follower.communicate(timeout=30)
         idle = c.wait_idle()
