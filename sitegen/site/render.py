@@ -539,6 +539,7 @@ def render_pages(
                     todo[path] = value
             else:
                 files[path] = value
+        unkeyed = len(files)
         if sink is None:
             files.update(zip(todo, draw_all([page.draw for page in todo.values()], _template_problem), strict=True))
             staged = {}
@@ -547,8 +548,7 @@ def render_pages(
             staged = dict(zip(todo, draw_all(jobs, _template_problem), strict=True))
     except jinja2.TemplateError as exc:
         raise BuildError(_template_problem(exc) or str(exc)) from None
-    log.debug("drew %d of %d keyed pages (%d unchanged), plus %d other files", len(keys) - len(kept), len(keys), len(kept),
-              len(files) - len(keys) + len(kept))
+    log.debug("drew %d of %d keyed pages (%d unchanged), plus %d other files", len(todo), len(keys), len(kept), unkeyed)
     return RenderedSite(files, keys, frozenset(kept), staged)
 
 

@@ -44,6 +44,14 @@ def test_metadata_when_there_is_no_attachment(tmp_path, make_pdf):
     assert x.metrics == {} and x.summary_date is None
 
 
+def test_metadata_fills_what_the_attachment_leaves_out(tmp_path, make_pdf):
+    """/Info is read only when summary.json lacks a title or a headline; then its /Title or /Subject fills the gap."""
+    untitled = make_pdf(tmp_path / "a.pdf", title="Meta title", subject="Meta subject", summary={**SUMMARY, "title": ""})
+    silent = make_pdf(tmp_path / "b.pdf", title="Meta title", subject="Meta subject", summary={**SUMMARY, "headline": " "})
+    assert (run(untitled).title, run(untitled).summary) == ("Meta title", SUMMARY["headline"])
+    assert (run(silent).title, run(silent).summary, run(silent).summary_source) == ("TiDB nightly", "Meta subject", "attachment")
+
+
 def test_page_one_text_collapsed_and_trimmed_when_nothing_else(tmp_path, make_pdf):
     words = "Chaos   night\n\nall pods recovered " * 30
     pdf = make_pdf(tmp_path / "r.pdf", pages=[words, "second page words"])
