@@ -35,8 +35,9 @@ from pathlib import Path
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
 root = Path(sys.argv[1])
+settings = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
 start = time.perf_counter()
-result = build_site(parse_config({}, root))
+result = build_site(parse_config(settings, root))
 seconds = time.perf_counter() - start
 print(json.dumps({
     "seconds": seconds,
@@ -136,9 +137,11 @@ def generate(folder: Path, count: int, suites: int = 2) -> tuple[bytes, bytes]:
     return head, tail
 
 
-def run_child(root: Path) -> dict:
+def run_child(root: Path, settings: dict | None = None) -> dict:
+    """One build_site() of `root` in a fresh process; `settings` are config keys (a new title redraws every page)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(root)], capture_output=True, text=True, cwd=ROOT, check=False)
+    argv = [sys.executable, "-c", CHILD, str(root), json.dumps(settings or {})]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"build failed:\n{proc.stderr}")

@@ -43,7 +43,6 @@ from sitegen.site.write import (
     Stager,
     check_output,
     discard_staging,
-    is_empty,
     new_staging,
     state_file,
     write_or_fail,
@@ -188,28 +187,25 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
     unpublished = stage("retention", _unpublished, config, found, reports)
     paths = stage("layout", layout.site_paths, reports)
     catalog = stage("catalog", catalog_bytes, config, reports, unpublished, paths)
-    staging = _cold_staging(output)
+    staging = _staging(output)
     try:
-        sink = None if staging is None else Stager(staging)  # a first build: pages go to disk as they are drawn
+        sink = Stager(staging)  # drawn pages go to disk as they are drawn: no process holds them all
         plan = stage("render", _plan, config, reports, paths, catalog, found, unpublished, last.kept_keys(), sink)
         nights = len({r.date for r in reports if r.source not in unpublished})
         warnings += stage("budget", _budget_warnings, plan, found, nights)
         about = {"inputs": inputs, "shown": len(reports), "warnings": warnings}  # what a no-change build repeats
         outcome = stage("write", write_or_fail, output, plan, last, about, staging)
-    except BaseException:
-        if staging is not None:
-            discard_staging(staging)
-        raise
+    finally:
+        discard_staging(staging)  # after a first build it is gone already (renamed into place)
     result.reports, result.shown, result.drawn = reports, len(reports), len(plan.keys) - len(plan.keep)
     result.changed, result.written, result.reused = outcome.changed, outcome.written, outcome.reused
     return warnings
 
 
-def _cold_staging(output: Path) -> Path | None:
-    """For a first build (no site yet), the staging folder, so pages can be written there as they are drawn."""
+def _staging(output: Path) -> Path:
+    """The folder beside `output` that the drawn pages are written into: the whole site of a first build,
+    the pages to move into place for a later one."""
     try:
-        if output.is_dir() and not is_empty(output):
-            return None
         return new_staging(output)
     except OSError as exc:
         raise BuildError(f"cannot prepare the site beside {output} ({exc.strerror}); nothing was changed") from None
@@ -356,7 +352,7 @@ def _plan(
     found: list[Found],
     unpublished: dict[str, str],
     previous: dict[str, str],
-    sink: Stager | None,
+    sink: Stager,
 ) -> Plan:
     """Every file of the new site: pages drawn or kept (their key unchanged), static files, reports.json, PDFs, pdf.js."""
     from sitegen.site.assets import pdfjs_files

@@ -261,10 +261,12 @@ def new_staging(output: Path) -> Path:
 
 
 class Stager:
-    """Writes a first build's pages into its staging folder as they are drawn, so no process holds them all.
+    """Writes each drawn page into the build's staging folder at once, so no process holds them all.
 
-    Called from the drawing processes (site/fanout.py): each creates its own files, which spreads the
-    kernel's file-creation time over both cores too. Returns what the record needs: (sha256, size).
+    A first build renames that folder into place; a later one moves each changed page from it into the
+    live site and leaves the unchanged ones to be deleted with it. Called from the drawing processes
+    (site/fanout.py): each creates its own files, which spreads the kernel's file-creation time over
+    both cores too. Returns what the record needs: (sha256, size).
     """
 
     def __init__(self, staging: Path) -> None:
@@ -307,10 +309,9 @@ def write_site(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any]
     fresh = not output.is_dir() or is_empty(output)
     if fresh:
         return _write_fresh(output, plan, last.path, about, staging)
-    if staging is not None:
-        discard_staging(staging)
-    _remove_leftovers(output)  # a first build killed before its rename left its folder beside the output
-    return _write_in_place(output, plan, last, about)
+    if plan.staged and staging is None:
+        raise BuildError("internal error: pages were written into a staging folder that was not passed on")
+    return _write_in_place(output, plan, last, about, str(staging) + "/" if staging is not None else "")
 
 
 def _makedirs_for(root: str) -> Any:
@@ -368,9 +369,8 @@ def _record(plan: Plan, rel: str, **fields: Any) -> dict[str, Any]:
 TEMP_PREFIX = ".sitegen-tmp-"  # an in-place write's temp file; one left by a killed build is removed by the next
 
 
-def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any]) -> Outcome:
-    if plan.staged:
-        raise BuildError("internal error: pages were written into a staging folder for a site that exists")
+def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any], staged_root: str) -> Outcome:
+    """Change the live site file by file; the pages in `plan.staged` wait under `staged_root` to be moved in."""
     root = str(output) + "/"
     old_tree, old_records, state_path = last.tree, last.files, last.path
     # A recorded file may be reused only if it is still exactly what the last build wrote.
@@ -396,6 +396,17 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         else:
             records[rel] = _record(plan, rel, sha=digest)
             todo.append(rel)
+    for rel, (digest, size) in plan.staged.items():  # the same choice for pages drawn straight to disk
+        rec = old_records.get(rel)
+        same = rel in trusted and rec.get("sha") == digest
+        if not same and rel not in trusted and rel in old_tree and old_tree[rel][0] == size:  # no record: compare
+            same = filecmp.cmp(root + rel, staged_root + rel, shallow=False)
+        if same:
+            records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])
+            reused += 1
+        else:
+            records[rel] = _record(plan, rel, sha=digest)
+            todo.append(rel)
     for rel, src in plan.copies.items():
         st = src.stat()
         key = [str(src), st.st_size, st.st_mtime_ns]
@@ -416,7 +427,8 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         target = _makedirs_for(root)
         for rel in todo:
             dst = target(rel)
-            undo.replace(dst, plan.files.get(rel), plan.copies.get(rel), existed=rel in old_tree)
+            staged = staged_root + rel if rel in plan.staged else None
+            undo.replace(dst, plan.files.get(rel), plan.copies.get(rel), staged, existed=rel in old_tree)
             records[rel]["stamp"] = _stamp(os.stat(dst, follow_symlinks=False))
     except BaseException:
         undo.roll_back()  # a failed build leaves the previous site as it was
@@ -444,13 +456,16 @@ class _Undo:
         self.root = root
         self.done: list[tuple[str, str | None]] = []  # (destination, its kept old version or None if it is new)
 
-    def replace(self, dst: str, data: bytes | None, src: Path | None, *, existed: bool) -> None:
+    def replace(self, dst: str, data: bytes | None, src: Path | None, staged: str | None, *, existed: bool) -> None:
+        """Put `data`, a link to (or copy of) `src`, or the file at `staged` (moved) at `dst`."""
         folder, n = os.path.dirname(dst), len(self.done)  # numbered: unique however long or alike the names are
         tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"
         try:
             if data is not None:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
+            elif staged is not None:
+                _move(staged, tmp)
             else:
                 assert src is not None
                 _place(src, tmp)
@@ -480,6 +495,16 @@ class _Undo:
             if kept is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(kept)
+
+
+def _move(staged: str, tmp: str) -> None:
+    """A staged page beside its target: a rename, or a copy when the output is another file system (a mount)."""
+    try:
+        os.rename(staged, tmp)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(staged, tmp)
 
 
 def _remove_empty_folders(output: Path, removed: list[str]) -> None:

@@ -270,6 +270,29 @@ def test_leftovers_of_a_crashed_build_are_cleared(project):
     assert (unrelated / "keep.txt").read_text() == "mine"
 
 
+def test_pages_redrawn_in_place_reach_an_output_on_another_file_system(project, tmp_path, monkeypatch):
+    """Drawn pages wait in a folder beside the output; where they cannot be renamed in (the output is a
+    mount point: EXDEV) they are copied, and the site is still the one a clean build gives."""
+    import errno
+
+    build(project)
+    real_rename, refused = os.rename, []
+
+    def across_devices(src, dst):
+        if "/public.sitegen-" in str(src):  # a staged page on its way into public/
+            refused.append(src)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr("sitegen.site.write.os.rename", across_devices)
+    build(project, title="Moved across")
+    monkeypatch.undo()
+    assert refused
+    assert sorted(p.name for p in project.iterdir()) == [".sitegen-cache", "public", "reports"]  # nothing staged left
+    build(project, title="Moved across", output=str(tmp_path / "clean"), cache_dir=str(tmp_path / "clean-cache"))
+    assert tree(project / "public") == tree(tmp_path / "clean")
+
+
 def test_failed_write_leaves_the_previous_site_untouched(project, make_pdf, monkeypatch):
     build(project)
     before = tree(project / "public")

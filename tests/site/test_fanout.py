@@ -110,9 +110,10 @@ def test_a_site_drawn_on_two_cores_is_the_site_drawn_on_one(tmp_path, make_pdf):
     first = fresh(BUILD, str(root), "fan", "{}")  # a first build: both processes write into the staging folder
     assert first["forks"] == 1 and first["drawn"] > 40
     assert tree(root / "public") == tree(tmp_path / "one" / "public")
-    # Every page redrawn in place (a new title): the pages come back through the pipe as bytes.
+    # Every page redrawn in place (a new title): both processes stage their pages, then they are moved in.
     again = fresh(BUILD, str(root), "fan", json.dumps({"title": "Renamed"}))
     assert again == {"drawn": first["drawn"], "forks": 1}
+    assert sorted(p.name for p in root.iterdir()) == [".sitegen-cache", "public", "reports"]  # no staging left
     two = {"title": "Renamed", "output": str(tmp_path / "two" / "public"), "cache_dir": str(tmp_path / "two" / "cache")}
     fresh(BUILD, str(root), "serial", json.dumps(two))
     assert tree(root / "public") == tree(tmp_path / "two" / "public")
@@ -127,3 +128,4 @@ def test_a_theme_mistake_leaves_the_site_as_it_was(tmp_path, make_pdf):
     out = fresh(BUILD, str(root), "fan", json.dumps({"theme": "t"}))
     assert out == {"build_error": "theme template error: 'no_such_thing' is undefined", "forks": 1}
     assert tree(root / "public") == before
+    assert sorted(p.name for p in root.iterdir()) == [".sitegen-cache", "public", "reports", "t"]  # nor its pages
