@@ -223,6 +223,11 @@ def suite_paths(suites: list[str]) -> dict[str, str]:
     return out
 
 
+def suite_year_path(suite_page: str, year: int) -> str:
+    """The calendar of one earlier year, beside its suite's page: `suites/cluster-a/2019.html`."""
+    return f"{posixpath.dirname(suite_page)}/{year:04d}.html"
+
+
 def relative(from_page: str, to_path: str) -> str:
     """A relative link from one output file to another (both relative to the site root)."""
     return posixpath.relpath(to_path, posixpath.dirname(from_page) or ".")

@@ -31,7 +31,7 @@ from sitegen.site.extract import collapse
 from sitegen.site.fanout import draw_all
 from sitegen.site.feed import FEED, absolute, feed_xml
 from sitegen.site.retention import is_archived
-from sitegen.site.suite_pages import calendar_years, signature_lines, suite_row
+from sitegen.site.suite_pages import YearLink, calendar_years, signature_lines, suite_row
 
 log = logging.getLogger(__name__)
 
@@ -701,10 +701,14 @@ def _suite_pages(
     site: Callable[[str], dict[str, Any]], card: Callable[[Report, str], Card], suites: list[str],
     status_list: list[Status], token: dict[str, bytes],
 ) -> dict[str, bytes]:
-    """suites/SUITE/index.html: the suite's overview row, trend, calendar and nights; re-rendered only when its nights change."""
+    """suites/SUITE/index.html (overview row, trend, the newest year's calendar, the latest nights) and one page per
+    earlier year's calendar (suites/SUITE/YEAR.html), so a new night redraws the suite's page but no old year."""
     out: dict[str, bytes] = {}
 
-    def context(row: history.SuiteOverview, path: str) -> dict[str, Any]:
+    def links(path: str, year_paths: dict[int, str], here: int) -> list[YearLink]:
+        return [YearLink(year, "" if year == here else _link(path, target)) for year, target in year_paths.items()]
+
+    def context(row: history.SuiteOverview, path: str, newest: int, year_paths: dict[int, str]) -> dict[str, Any]:
         found = nights[row.suite]
         cards = {n.date: card(n.report, path) for n in found}
         shown = trend.trend(found)
@@ -712,7 +716,9 @@ def _suite_pages(
             "site": site(path),
             "row": suite_row(row, path.rpartition("/")[2], found, lambda r: cards[r.date]),
             "trend": shown,
-            "years": calendar_years(found),
+            "years": calendar_years(found, {newest}),
+            "year_pages": links(path, year_paths, newest) if len(year_paths) > 1 else [],
+            "calendar_title": "Calendar",
             "cards": cards,
             "table": [cards[n.date] for n in found[: trend.TREND_NIGHTS]],
             "total": len(found),
@@ -724,10 +730,38 @@ def _suite_pages(
             "page_kind": "suite",
         }
 
+    def year_context(row: history.SuiteOverview, path: str, year: int, year_paths: dict[int, str]) -> dict[str, Any]:
+        found = nights[row.suite]
+        [shown] = calendar_years(found, {year})
+        return {
+            "site": site(path),
+            "suite": row.suite,
+            "suite_url": _link(path, paths[row.suite]),
+            "year": shown,
+            "years": [shown],
+            "year_pages": links(path, year_paths, year),
+            "calendar_title": f"Calendar of {year}",
+            "cards": {n.date: card(n.report, path) for n in found if n.date.year == year},
+            "first_date": found[-1].date,
+            "last_date": found[0].date,  # always after this year: it only says that every day of it counts
+            "month_names": _MONTH_NAMES,
+            "statuses": status_list,
+            "page_kind": "suite-year",
+        }
+
     for row in rows:
-        path = paths[row.suite]
-        memo_key = path.encode() + b"".join(token[n.report.source] for n in nights[row.suite])
-        out[path] = render("suite.html", memo_key, functools.partial(context, row, path))
+        path, found = paths[row.suite], nights[row.suite]
+        years = history.years(found)
+        newest = years[0]
+        # The newest year is on the suite's page; its own entry in the list of years links that page.
+        year_paths = {newest: path} | {y: layout.suite_year_path(path, y) for y in years[1:]}
+        memo_key = path.encode() + b"".join(token[n.report.source] for n in found)
+        out[path] = render("suite.html", memo_key, functools.partial(context, row, path, newest, year_paths))
+        listed = repr((years, found[-1].date.isoformat())).encode()  # what an old year's page shows besides its nights
+        for year in years[1:]:
+            target = year_paths[year]
+            key = target.encode() + b"\0" + listed + b"".join(token[n.report.source] for n in found if n.date.year == year)
+            out[target] = render("suite_year.html", key, functools.partial(year_context, row, target, year, year_paths))
     return out
 
 

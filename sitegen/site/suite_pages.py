@@ -7,7 +7,7 @@ that shows them. `card` is the renderer's card maker, so a night looks the same 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +69,12 @@ class Year:
     missing: int
 
 
-def calendar_years(nights: list[Night]) -> list[Year]:
-    """Every year the suite has nights in, newest first, as month calendars."""
+def calendar_years(nights: list[Night], wanted: Collection[int] | None = None) -> list[Year]:
+    """The years the suite has nights in (only those `wanted`, if given), newest first, as month calendars."""
     out = []
     for year in years(nights):
+        if wanted is not None and year not in wanted:
+            continue
         months = calendar_months(nights, year)
         out.append(
             Year(
@@ -84,6 +86,14 @@ def calendar_years(nights: list[Night]) -> list[Year]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class YearLink:
+    """One year in a suite's list of calendars; `url` is '' on that year's own page."""
+
+    year: int
+    url: str
 
 
 @dataclass(frozen=True)

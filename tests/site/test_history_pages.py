@@ -273,6 +273,36 @@ def test_history_pages_are_deterministic_and_reused_when_unchanged(tmp_path):
     assert more["suites/a/index.html"] != first["suites/a/index.html"]
 
 
+def test_earlier_years_have_their_own_calendar_pages_that_a_new_night_leaves_alone(tmp_path):
+    """Three years of nights: the suite's page shows the newest year's calendar and lists every year; each earlier
+    year has its page (every night a square linked to its page); a new night redraws the suite's page only."""
+    start = dt.date(2019, 11, 20)
+    reports = [report((start + dt.timedelta(days=d)).isoformat(), "bad" if d % 9 == 0 else "good", "a") for d in range(800)]
+    config = parse_config({}, tmp_path)
+    first = render_site(config, reports)
+    index, years = "suites/a/index.html", ["suites/a/2019.html", "suites/a/2020.html", "suites/a/2021.html"]
+    assert all(path in first for path in years) and "suites/a/2022.html" not in first  # 2022 is on the suite's page
+    suite = parse(first[index])
+    assert [words(e["text"]).split()[0] for e in suite.find("cal-year-title")] == ["2022"]
+    listed = [(words(e["text"]), resolve(index, e["attrs"]["href"]) if e["tag"] == "a" else None)
+              for e in suite.elements if e["tag"] in ("a", "strong") and "cal-years" in e["inside"]]
+    assert listed == [("2022", None), ("2021", years[2]), ("2020", years[1]), ("2019", years[0])]
+    for path in years:
+        page = parse(first[path])
+        year = int(path[-9:-5])
+        linked = [resolve(path, e["attrs"]["href"]) for e in page.find("cal-day", "a")]
+        nights = [r for r in reports if r.date.year == year]
+        assert len(linked) == len(nights) and all(link in first for link in linked)
+        assert [words(e["text"]).split()[0] for e in page.find("cal-year-title")] == [str(year)]
+        back = [e for e in page.elements if e["tag"] == "a" and e["attrs"].get("rel") == "up"]
+        assert resolve(path, back[0]["attrs"]["href"]) == index
+    # The next night: the suite's page changes, the earlier years' pages are byte for byte the same.
+    later = reports[-1].date + dt.timedelta(days=1)
+    more = render_site(config, [*reports, report(later.isoformat(), "bad", "a")])
+    assert more[index] != first[index]
+    assert all(more[path] == first[path] for path in years)
+
+
 def test_index_overview_stays_small_with_many_suites(tmp_path):
     start = dt.date(2021, 1, 1)
     reports = [
@@ -316,13 +346,14 @@ document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.vi
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
 def test_history_pages_keep_the_csp_and_axe_finds_no_violation(tmp_path, static_server, browser, make_pdf, width):
-    """The overview and a suite page (with a gap, a bad night and two suites) at desktop and phone width."""
+    """The overview, a suite page (with a gap, a bad night and two suites) and an earlier year's calendar, at desktop
+    and phone width."""
     import json
 
     from sitegen.site.build import build_site
     from tests.conftest import ROOT
 
-    for suite, days in (("tikv-failure", ("2021-07-05", "2021-07-07", "2021-07-08")), ("pd-partition", ("2021-07-08",))):
+    for suite, days in (("tikv-failure", ("2020-12-30", "2021-07-05", "2021-07-07", "2021-07-08")), ("pd-partition", ("2021-07-08",))):
         for day in days:
             status = "bad" if day == "2021-07-07" else "good"
             make_pdf(tmp_path / "reports" / suite / f"report-{day}-{status}.pdf",
@@ -331,7 +362,7 @@ def test_history_pages_keep_the_csp_and_axe_finds_no_violation(tmp_path, static_
     build_site(parse_config({"reports": "reports", "output": "public", "cache_dir": "cache"}, tmp_path))
     base = static_server(tmp_path / "public")
     axe = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-    for path in ("index.html", "suites/tikv-failure/index.html"):
+    for path in ("index.html", "suites/tikv-failure/index.html", "suites/tikv-failure/2020.html"):
         context = browser.new_context(viewport={"width": width, "height": 900})
         try:
             page = context.new_page()
