@@ -30,7 +30,7 @@ from sitegen.limits import parse_size
 from sitegen.model import Report
 from sitegen.site import budget, glance, layout
 from sitegen.site.cache import ExtractCache, folder_key
-from sitegen.site.catalog import catalog_bytes
+from sitegen.site.catalog import Catalog, build_catalog, reusable_lines
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
 from sitegen.site.retention import archived
 from sitegen.site.scan import Found, scan_reports, shown
@@ -186,14 +186,15 @@ def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, st
     reports = stage("assemble", _assemble, found, extracted, warnings, extractor)
     unpublished = stage("retention", _unpublished, config, found, reports)
     paths = stage("layout", layout.site_paths, reports)
-    catalog = stage("catalog", catalog_bytes, config, reports, unpublished, paths)
+    catalog = stage("catalog", _catalog, config, reports, unpublished, paths, last)
     staging = _staging(output)
     try:
         sink = Stager(staging)  # drawn pages go to disk as they are drawn: no process holds them all
-        plan = stage("render", _plan, config, reports, paths, catalog, found, unpublished, last.kept_keys(), sink)
+        plan = stage("render", _plan, config, reports, paths, catalog.data, found, unpublished, last.kept_keys(), sink)
         nights = len({r.date for r in reports if r.source not in unpublished})
         warnings += stage("budget", _budget_warnings, plan, found, nights)
-        about = {"inputs": inputs, "shown": len(reports), "warnings": warnings}  # what a no-change build repeats
+        # What a no-change build repeats, and which report each line of reports.json is (the next build reuses them).
+        about = {"inputs": inputs, "shown": len(reports), "warnings": warnings, "catalog_tokens": catalog.tokens}
         outcome = stage("write", write_or_fail, output, plan, last, about, staging)
     finally:
         discard_staging(staging)  # after a first build it is gone already (renamed into place)
@@ -344,6 +345,19 @@ def _inputs_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+def _code_salt() -> str:
+    """What every page key and reused catalog line depends on besides its inputs: sitegen's own code, so an upgrade redraws all."""
+    return hashlib.sha256(json.dumps([__version__, _code_stamp()]).encode()).hexdigest()
+
+
+def _catalog(config: Config, reports: list[Report], unpublished: dict[str, str], paths: layout.SitePaths, last: SiteRecord) -> Catalog:
+    """reports.json, reusing the lines of the one the last build wrote (when the output still holds it) for unchanged reports."""
+    tokens = last.about.get("catalog_tokens")
+    previous = last.recorded(layout.REPORTS_JSON) if isinstance(tokens, list) else None
+    reusable = reusable_lines(previous, tokens) if previous is not None else {}
+    return build_catalog(config, reports, unpublished, paths, reusable, _code_salt())
+
+
 def _plan(
     config: Config,
     reports: list[Report],
@@ -358,8 +372,7 @@ def _plan(
     from sitegen.site.assets import pdfjs_files
     from sitegen.site.render import render_pages
 
-    salt = hashlib.sha256(json.dumps([__version__, _code_stamp()]).encode()).hexdigest()
-    rendered = render_pages(config, reports, unpublished, previous, salt, sink, paths)
+    rendered = render_pages(config, reports, unpublished, previous, _code_salt(), sink, paths)
     plan = Plan(keys=rendered.keys, staged=rendered.staged)
     plan.files.update(rendered.files)
     plan.keep = {path: rendered.keys[path] for path in rendered.kept}

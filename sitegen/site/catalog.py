@@ -8,8 +8,10 @@ theme's job, not this file's.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sitegen.config import Config
@@ -49,18 +51,56 @@ def catalog_bytes(
     config: Config, reports: list[Report], unpublished: Mapping[str, str] | None = None, paths: layout.SitePaths | None = None
 ) -> bytes:
     """reports.json: schema version, site title, then the reports newest first (then by suite and file)."""
-    paths = paths or layout.site_paths(reports)
+    return build_catalog(config, reports, unpublished or {}, paths or layout.site_paths(reports)).data
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """reports.json, and the token of each report's line in it, in order: what lets the next build reuse the line."""
+
+    data: bytes
+    tokens: list[str]
+
+
+def build_catalog(
+    config: Config, reports: list[Report], unpublished: Mapping[str, str], paths: layout.SitePaths,
+    reusable: Mapping[str, str] | None = None, salt: str = "",
+) -> Catalog:
+    """reports.json, taking the line of each report whose token is in `reusable` (see `reusable_lines`) from there.
+
+    A line is a function of its token: the report's digest, its page and PDF paths and publish state, plus the
+    whole config and `salt` (the build passes a stamp of sitegen's code), so a reused line is the one it would draw.
+    """
     pages, pdfs, ordered = paths.pages, paths.pdfs, paths.ordered
     known = set(config.statuses)
-    unpublished = unpublished or {}
+    reusable = reusable or {}
+    shared = repr((config.fingerprint(), salt, CATALOG_SCHEMA, CATALOG_SIGNATURES)).encode()
     head = {"schema": CATALOG_SCHEMA, "title": config.title, "base_url": config.base_url, "count": len(ordered)}
-    entries = [
-        report_entry(r, pages[r.source], known, pdfs[r.source], unpublished.get(r.source, ""))
-        for r in ordered
-    ]
     # One report per line: readable and diffable, and json's C encoder does the work (indent= would
     # switch to its pure-Python encoder, 0.3 s at 10,000 reports on every build).
     dump = functools.partial(json.dumps, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
-    lines = ",\n  ".join(dump(entry) for entry in entries)
-    text = dump(head)[:-1] + (', "reports": [\n  ' + lines + "\n ]}" if entries else ', "reports": []}')
-    return (text + "\n").encode("utf-8")
+    tokens, lines = [], []
+    for r in ordered:
+        reason = unpublished.get(r.source, "")
+        inputs = repr((r.digest(), pages[r.source], pdfs[r.source], reason)).encode()
+        token = hashlib.blake2b(shared + inputs, digest_size=16).hexdigest()
+        line = reusable.get(token)
+        tokens.append(token)
+        lines.append(line if line is not None else dump(report_entry(r, pages[r.source], known, pdfs[r.source], reason)))
+    body = ",\n  ".join(lines)
+    text = dump(head)[:-1] + (', "reports": [\n  ' + body + "\n ]}" if lines else ', "reports": []}')
+    return Catalog((text + "\n").encode("utf-8"), tokens)
+
+
+def reusable_lines(previous: bytes | None, tokens: list[str]) -> dict[str, str]:
+    """token -> line of a reports.json that build_catalog wrote with these `tokens`; {} when it does not fit them."""
+    if not previous or not tokens:
+        return {}
+    try:
+        rows = previous.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return {}
+    entries = [row[2:-1] if row.endswith(",") else row[2:] for row in rows[1:-2]]
+    if len(entries) != len(tokens) or not all(e.startswith("{") and e.endswith("}") for e in entries):
+        return {}
+    return dict(zip(tokens, entries, strict=True))

@@ -176,6 +176,15 @@ class SiteRecord:
         recorded = {rel: rec.get("stamp") for rel, rec in self.files.items()}
         return self.about.get("inputs") == inputs and bool(recorded) and self.tree == recorded
 
+    def recorded(self, rel: str) -> bytes | None:
+        """The bytes of the output file at `rel` when it is still exactly what the last build wrote, else None."""
+        if not self.trusted(rel):
+            return None
+        try:
+            return _read(str(self.output / rel))
+        except OSError:
+            return None
+
     def kept_keys(self) -> dict[str, str]:
         """{path: key} of the pages the last build drew that the output still holds exactly as written."""
         return {rel: rec["key"] for rel, rec in self.files.items() if isinstance(rec.get("key"), str) and self.trusted(rel)}

@@ -320,3 +320,45 @@ def test_a_build_that_dies_while_writing_leaves_no_glance_to_trust(tmp_path, mak
     (tmp_path / "reports" / "report-2021-07-10-good.pdf").unlink()  # back to what the site holds
     after = build_site(config)
     assert "scan" in after.timings and after.changed == []
+
+
+def test_a_new_night_reuses_the_lines_of_reports_json_for_every_other_night(tmp_path, make_pdf, monkeypatch):
+    """Only the new night's line is drawn; the rest come from the reports.json the last build wrote, unless someone
+    changed that file (then every line is drawn again, and the file is put right)."""
+    from sitegen.site import catalog
+
+    reports = tmp_path / "reports"
+    for day in range(1, 8):
+        make_pdf(reports / "s" / f"report-2021-07-{day:02d}-good.pdf", subject=f"night {day}")
+    build = lambda: build_site(parse_config({}, tmp_path))  # noqa: E731
+    build()
+    drawn = []
+    real = catalog.report_entry
+    monkeypatch.setattr(catalog, "report_entry", lambda r, *a, **k: drawn.append(r.source) or real(r, *a, **k))
+
+    make_pdf(reports / "s" / "report-2021-07-08-bad.pdf", subject="night 8")
+    build()
+    assert drawn == ["s/report-2021-07-08-bad.pdf"]
+
+    site = tmp_path / "public" / "reports.json"
+    site.write_bytes(site.read_bytes().replace(b"night 3", b"night 333"))  # edited by hand
+    make_pdf(reports / "s" / "report-2021-07-09-good.pdf", subject="night 9")
+    drawn.clear()
+    build()
+    assert len(drawn) == 9 and b"night 333" not in site.read_bytes()
+
+    monkeypatch.undo()
+    shutil.copytree(reports, tmp_path / "clean" / "reports")
+    build_site(parse_config({}, tmp_path / "clean"))
+    assert site.read_bytes() == (tmp_path / "clean" / "public" / "reports.json").read_bytes()
+
+
+def test_lines_are_reused_only_from_a_catalog_that_fits_its_recorded_tokens():
+    from sitegen.site.catalog import reusable_lines
+
+    good = b'{"schema": 1, "reports": [\n  {"a": 1},\n  {"b": 2}\n ]}\n'
+    assert reusable_lines(good, ["t1", "t2"]) == {"t1": '{"a": 1}', "t2": '{"b": 2}'}
+    assert reusable_lines(good, ["t1"]) == {}  # another count of lines than recorded
+    assert reusable_lines(good.replace(b"{\"b\"", b"[\"b\""), ["t1", "t2"]) == {}  # not one object per line
+    assert reusable_lines(b"\xff" + good, ["t1", "t2"]) == {}
+    assert reusable_lines(None, ["t1"]) == {} and reusable_lines(good, []) == {}
