@@ -449,6 +449,9 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(root + rel)
     _remove_empty_folders(output, removed)
+    if staged_root:
+        # Before the record: a build killed after it finds nothing to do and would never clear the folder.
+        discard_staging(Path(staged_root))
     _save_state(state_path, {"format": STATE_FORMAT, "output": str(output), **about, "files": records})
     return Outcome(changed=sorted([*todo, *removed]), written=len(todo), reused=reused)
 

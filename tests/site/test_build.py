@@ -293,6 +293,27 @@ def test_pages_redrawn_in_place_reach_an_output_on_another_file_system(project, 
     assert tree(project / "public") == tree(tmp_path / "clean")
 
 
+def test_a_build_killed_right_after_its_record_leaves_no_staging_folder(project, monkeypatch):
+    """The staged pages' folder goes before the record is written: a build killed after the record (the next one
+    finds nothing to do, so it would never look for leftovers) leaves nothing beside the output."""
+    from sitegen.site import write
+
+    build(project)
+    real_save = write._save_state
+
+    def saved_then_killed(path, state):
+        real_save(path, state)
+        raise SystemExit("killed")  # a SIGKILL here would skip every finally: so does this test, below
+
+    monkeypatch.setattr(write, "_save_state", saved_then_killed)
+    monkeypatch.setattr("sitegen.site.build.discard_staging", lambda staging: None)
+    with pytest.raises(SystemExit):
+        build(project, title="changed")
+    monkeypatch.undo()
+    build(project, title="changed")
+    assert sorted(p.name for p in project.iterdir()) == [".sitegen-cache", "public", "reports"]
+
+
 def test_failed_write_leaves_the_previous_site_untouched(project, make_pdf, monkeypatch):
     build(project)
     before = tree(project / "public")
