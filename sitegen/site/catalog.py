@@ -68,8 +68,8 @@ def build_catalog(
 ) -> Catalog:
     """reports.json, taking the line of each report whose token is in `reusable` (see `reusable_lines`) from there.
 
-    A line is a function of its token: the report's digest, its page and PDF paths and publish state, plus the
-    whole config and `salt` (the build passes a stamp of sitegen's code), so a reused line is the one it would draw.
+    A line is a function of its token: the report's (SitePaths.token: its digest, page and PDF paths and publish
+    state), plus the whole config and `salt` (the build passes a stamp of sitegen's code), so a reused line is the one it would draw.
     """
     pages, pdfs, ordered = paths.pages, paths.pdfs, paths.ordered
     known = set(config.statuses)
@@ -84,8 +84,7 @@ def build_catalog(
     tokens = []
     for r in ordered:
         reason = unpublished.get(r.source, "")
-        inputs = repr((r.digest(), pages[r.source], pdfs[r.source], reason)).encode()
-        token = hashlib.blake2b(shared + inputs, digest_size=16).hexdigest()
+        token = hashlib.blake2b(shared + paths.token(r, reason), digest_size=16).hexdigest()
         line = reusable.get(token)
         tokens.append(token)
         parts.append(line if line is not None else dump(report_entry(r, pages[r.source], known, pdfs[r.source], reason)).encode())

@@ -190,6 +190,12 @@ class SitePaths:
     pdfs: dict[str, str]  # source -> published PDF
     ordered: list[Report]  # newest first (see newest_first)
 
+    def token(self, report: Report, unpublished: str) -> bytes:
+        """A digest of everything a report's card and catalog line are made of: the report, where its page and PDF
+        are, and why its PDF is not published ('' when it is). Page keys and reused reports.json lines build on it."""
+        inputs = repr((report.digest(), self.pages[report.source], self.pdfs[report.source], unpublished))
+        return hashlib.blake2b(inputs.encode(), digest_size=16).digest()
+
 
 def site_paths(reports: list[Report]) -> SitePaths:
     return SitePaths(page_paths(reports), pdf_paths(reports), newest_first(reports))

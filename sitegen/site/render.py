@@ -744,7 +744,9 @@ def _suite_pages(
             "page_kind": "suite",
         }
 
-    def year_context(row: history.SuiteOverview, path: str, year: int, year_paths: dict[int, str]) -> dict[str, Any]:
+    def year_context(
+        row: history.SuiteOverview, path: str, year: int, year_paths: dict[int, str], of_year: list[history.Night]
+    ) -> dict[str, Any]:
         found = nights[row.suite]
         [shown] = calendar_years(found, {year})
         return {
@@ -755,7 +757,7 @@ def _suite_pages(
             "years": [shown],
             "year_pages": links(path, year_paths, year),
             "calendar_title": f"Calendar of {year}",
-            "cards": _CardsByDate([n for n in found if n.date.year == year], functools.partial(card, from_page=path)),
+            "cards": _CardsByDate(of_year, functools.partial(card, from_page=path)),
             "first_date": found[-1].date,
             "last_date": found[0].date,  # always after this year: it only says that every day of it counts
             "month_names": _MONTH_NAMES,
@@ -772,10 +774,13 @@ def _suite_pages(
         memo_key = path.encode() + b"".join(token[n.report.source] for n in found)
         out[path] = render("suite.html", memo_key, functools.partial(context, row, path, newest, year_paths))
         listed = repr((years, found[-1].date.isoformat())).encode()  # what an old year's page shows besides its nights
+        by_year: dict[int, list[history.Night]] = {}
+        for night in found:
+            by_year.setdefault(night.date.year, []).append(night)
         for year in years[1:]:
             target = year_paths[year]
-            key = target.encode() + b"\0" + listed + b"".join(token[n.report.source] for n in found if n.date.year == year)
-            out[target] = render("suite_year.html", key, functools.partial(year_context, row, target, year, year_paths))
+            key = target.encode() + b"\0" + listed + b"".join(token[n.report.source] for n in by_year[year])
+            out[target] = render("suite_year.html", key, functools.partial(year_context, row, target, year, year_paths, by_year[year]))
     return out
 
 
@@ -792,12 +797,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     shared = repr((theme, config.fingerprint(), suites, salt)).encode()
     render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
-    token = {
-        r.source: hashlib.blake2b(
-            repr((r.digest(), pages[r.source], pdfs[r.source], unpublished.get(r.source, ""))).encode(), digest_size=16
-        ).digest()
-        for r in reports
-    }
+    token = {r.source: paths.token(r, unpublished.get(r.source, "")) for r in reports}
     out: dict[str, bytes] = {}
 
     def site(from_page: str) -> dict[str, Any]:

@@ -393,24 +393,19 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
             raise BuildError(f"internal error: {rel} was kept but the output no longer holds what was recorded")
         records[rel] = {**old_records[rel], "key": plan.keep[rel]}
         reused += 1
-    for rel, data in plan.files.items():
-        digest = _digest(data)
-        rec = old_records.get(rel)
-        if rel in trusted and rec.get("sha") == digest:
-            records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])
-            reused += 1
-        elif rel not in trusted and rel in old_tree and old_tree[rel][0] == len(data) and _read(root + rel) == data:
-            records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])  # no record (cache wiped), same bytes
-            reused += 1
-        else:
-            records[rel] = _record(plan, rel, sha=digest)
-            todo.append(rel)
-    for rel, (digest, size) in plan.staged.items():  # the same choice for pages drawn straight to disk
-        rec = old_records.get(rel)
-        same = rel in trusted and rec.get("sha") == digest
-        if not same and rel not in trusted and rel in old_tree and old_tree[rel][0] == size:  # no record: compare
-            same = filecmp.cmp(root + rel, staged_root + rel, shallow=False)
-        if same:
+    def unchanged(rel: str, digest: str, size: int, data: bytes | None) -> bool:
+        """The output holds these bytes at `rel` already: by its record, or (no record: cache wiped) by comparing."""
+        if rel in trusted:
+            return old_records[rel].get("sha") == digest
+        if rel not in old_tree or old_tree[rel][0] != size:
+            return False
+        return _read(root + rel) == data if data is not None else filecmp.cmp(root + rel, staged_root + rel, shallow=False)
+
+    # Drawn files: in memory (plan.files) or already on disk in the staging folder (plan.staged).
+    drawn = [(rel, _digest(data), len(data), data) for rel, data in plan.files.items()]
+    drawn += [(rel, digest, size, None) for rel, (digest, size) in plan.staged.items()]
+    for rel, digest, size, data in drawn:
+        if unchanged(rel, digest, size, data):
             records[rel] = _record(plan, rel, sha=digest, stamp=old_tree[rel])
             reused += 1
         else:
