@@ -1,8 +1,12 @@
-"""The extraction cache: versioned JSON beside (never inside) the output, so a rebuild opens only changed PDFs.
+"""The extraction cache: versioned JSON lines beside (never inside) the output, so a rebuild opens only changed PDFs.
 
-An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns). The whole
-file is dropped when the extractor version, pypdf's version or the config keys extraction reads
-change. A cache that cannot be read is an empty cache plus a warning, never a crash.
+An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns). The first line
+says which extractor, pypdf and extraction settings the entries are for; when those change the
+whole file is dropped. A build that read a few new PDFs appends their lines instead of writing the
+file again (the whole file is 8.6 MB at 10,000 reports; writing it was a tenth of a one-new build),
+and a later line for the same path wins. The file is rewritten, compacted, once the lines nobody
+reads (superseded, removed reports, torn by a killed build) pass a quarter of the live ones.
+A cache that cannot be read is an empty cache plus a warning, never a crash.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from sitegen.site.extract import Extracted
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: JSON lines, appended to; 1 was one JSON object, written whole every time
+# Dead lines a cache may carry before it is rewritten: this many, plus a quarter of its live entries.
+COMPACT_SLACK = 64
 
 
 def folder_key(path: Path) -> str:
@@ -45,66 +51,116 @@ def write_atomic(path: Path, data: bytes) -> None:
 class ExtractCache:
     """Extraction results by PDF path, valid while the file's size and mtime_ns are unchanged."""
 
-    def __init__(self, file: Path, stamp: str, entries: dict[str, list[Any]] | None = None):
+    def __init__(self, file: Path, stamp: str, entries: dict[str, list[Any]] | None = None, dead: int = 0):
         self.file = file
         self.stamp = stamp
         self._entries: dict[str, list[Any]] = entries or {}
         self._used: set[str] = set()
-        self._dirty = False
+        self._new: dict[str, list[Any]] = {}  # put since the load: appended by save()
+        self._dead = dead  # lines in the file that no get() will see (superseded or unreadable)
+        self._rewrite = False  # the file is for another stamp or damaged: save() writes it whole
 
     @classmethod
     def load(cls, cache_dir: Path, reports_dir: Path, stamp: str) -> tuple[ExtractCache, list[str]]:
         """The cache for this reports folder, and a warning if an existing cache could not be read."""
-        file = cache_dir / f"extract-{folder_key(reports_dir)}.json"
+        file = cache_dir / f"extract-{folder_key(reports_dir)}.jsonl"
         try:
             raw = file.read_bytes()
         except FileNotFoundError:
             return cls(file, stamp), []
         except OSError as exc:
             return cls(file, stamp), [f"{file}: extraction cache cannot be read ({exc.strerror}); every PDF is read again"]
+        head, _, body = raw.partition(b"\n")
         try:
-            obj = json.loads(raw)
-            if not isinstance(obj, dict) or not isinstance(obj.get("entries"), dict):
+            header = json.loads(head)
+            if not (isinstance(header, dict) and isinstance(header.get("format"), int) and isinstance(header.get("stamp"), str)):
                 raise ValueError("not a sitegen cache")
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             reason = " ".join(str(exc).split())[:120]
-            return cls(file, stamp), [f"{file}: extraction cache is damaged ({reason}); every PDF is read again"]
-        if obj.get("format") != CACHE_FORMAT or obj.get("stamp") != stamp:
+            cache = cls(file, stamp)
+            cache._rewrite = True
+            return cache, [f"{file}: extraction cache is damaged ({reason}); every PDF is read again"]
+        if header["format"] != CACHE_FORMAT or header["stamp"] != stamp:
             log.debug("cache %s is for another extractor or config; starting afresh", file)
             cache = cls(file, stamp)
-            cache._dirty = True
+            cache._rewrite = True
             return cache, []
-        return cls(file, stamp, obj["entries"]), []
+        entries, dead = _entries(body)
+        cache = cls(file, stamp, entries, dead)
+        # A line torn by a killed build has no newline: a line appended to it would be torn too.
+        cache._rewrite = not raw.endswith(b"\n")
+        return cache, []
 
     def get(self, path: Path, size: int, mtime_ns: int) -> Extracted | None:
         """The cached result for this exact file version, or None."""
         key = str(path)
         entry = self._entries.get(key)
         self._used.add(key)
-        if not isinstance(entry, list) or len(entry) != 3 or entry[0] != size or entry[1] != mtime_ns:
+        if entry is None or entry[0] != size or entry[1] != mtime_ns:
             return None
         try:
             return Extracted.from_json_obj(entry[2])
-        except (TypeError, KeyError):  # an entry from a hand-edited or half-compatible cache
+        except (TypeError, KeyError, AttributeError):  # an entry from a hand-edited or half-compatible cache
             return None
 
     def put(self, path: Path, size: int, mtime_ns: int, extracted: Extracted) -> None:
         key = str(path)
-        self._entries[key] = [size, mtime_ns, extracted.to_json_obj()]
+        if key in self._entries:
+            self._dead += 1  # its line in the file is superseded by the one save() appends
+        self._entries[key] = self._new[key] = [size, mtime_ns, extracted.to_json_obj()]
         self._used.add(key)
-        self._dirty = True
 
     def save(self) -> list[str]:
-        """Write the cache if anything changed, keeping only the entries this build used; returns warnings."""
-        stale = set(self._entries) - self._used
-        if not self._dirty and not stale:
-            return []
-        for key in stale:
-            del self._entries[key]
-        data = {"format": CACHE_FORMAT, "stamp": self.stamp, "entries": dict(sorted(self._entries.items()))}
+        """Append what this build read, or rewrite the file when it carries too much nobody reads; returns warnings."""
+        stale = len(self._entries.keys() - self._used)  # removed or renamed reports
+        live = len(self._entries) - stale
         try:
-            write_atomic(self.file, json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+            if self._rewrite or not self.file.exists() or self._dead + stale > COMPACT_SLACK + live // 4:
+                kept = {key: self._entries[key] for key in sorted(self._used)}
+                write_atomic(self.file, self._header() + b"".join(_line(key, entry) for key, entry in kept.items()))
+                self._entries, self._dead, self._rewrite = kept, 0, False
+                if self.file.suffix == ".jsonl":  # the whole-object cache of sitegen before format 2 goes
+                    with contextlib.suppress(OSError):
+                        self.file.with_suffix(".json").unlink()
+            elif self._new:
+                with open(self.file, "ab") as fh:  # one write: a killed build tears at most the last line
+                    fh.write(b"".join(_line(key, entry) for key, entry in self._new.items()))
         except OSError as exc:
             return [f"{self.file}: extraction cache cannot be written ({exc.strerror}); the next build reads every PDF again"]
-        self._dirty = False
+        self._new = {}
         return []
+
+    def _header(self) -> bytes:
+        return json.dumps({"format": CACHE_FORMAT, "stamp": self.stamp}).encode() + b"\n"
+
+
+def _line(key: str, entry: list[Any]) -> bytes:
+    return json.dumps([key, *entry], separators=(",", ":"), allow_nan=False).encode() + b"\n"
+
+
+def _entries(body: bytes) -> tuple[dict[str, list[Any]], int]:
+    """{path: [size, mtime_ns, extracted]} from the lines after the header, and how many lines are dead.
+
+    One decode of all lines as a JSON array (a JSON string cannot hold a raw newline, so the lines are
+    the array's items); only when that fails, because a killed build tore the last line or the file
+    was edited, line by line, skipping what cannot be read.
+    """
+    lines = body.rstrip(b"\n")
+    try:
+        rows = json.loads(b"[" + lines.replace(b"\n", b",") + b"]") if lines else []
+        torn = 0
+    except (ValueError, RecursionError):
+        rows, torn = [], 0
+        for line in lines.split(b"\n"):
+            try:
+                rows.append(json.loads(line))
+            except (ValueError, RecursionError):
+                torn += 1
+    entries: dict[str, list[Any]] = {}
+    for row in rows:
+        if (
+            isinstance(row, list) and len(row) == 4 and isinstance(row[0], str)
+            and isinstance(row[1], int) and isinstance(row[2], int) and isinstance(row[3], dict)
+        ):
+            entries[row[0]] = row[1:]
+    return entries, len(rows) + torn - len(entries)

@@ -11,7 +11,7 @@ import pytest
 import sitegen.site.extract as extract_mod
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
-from sitegen.site.cache import ExtractCache
+from sitegen.site.cache import COMPACT_SLACK, ExtractCache
 from sitegen.site.extract import Extracted
 
 
@@ -84,7 +84,7 @@ def test_extractor_version_change_invalidates(project, monkeypatch):
 )
 def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
     build_site(config(project))
-    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
+    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.jsonl")
     cache_file.write_bytes(damage)
     # Nothing changed: the site already holds every night, so the cache is not even read.
     assert (build_site(config(project)).extracted, cache_file.read_bytes()) == (0, damage)
@@ -101,21 +101,85 @@ def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
     assert (after.extracted, after.warnings) == (0, [])
 
 
-def test_cache_lives_outside_the_output_and_is_versioned_json(project):
+def cache_lines(project):
+    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.jsonl")
+    return cache_file, [json.loads(line) for line in cache_file.read_bytes().splitlines()]
+
+
+def test_cache_lives_outside_the_output_and_is_versioned_json_lines(project):
     build_site(config(project))
-    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
-    obj = json.loads(cache_file.read_text())
-    assert obj["format"] == 1 and f"extractor {extract_mod.EXTRACTOR_VERSION};" in obj["stamp"]
-    assert sorted(os.path.basename(k) for k in obj["entries"]) == ["report-2021-07-09-bad.pdf", "report-2021-07-10-good.pdf"]
+    _file, (header, *rows) = cache_lines(project)
+    assert header["format"] == 2 and f"extractor {extract_mod.EXTRACTOR_VERSION};" in header["stamp"]
+    assert sorted(os.path.basename(row[0]) for row in rows) == ["report-2021-07-09-bad.pdf", "report-2021-07-10-good.pdf"]
     assert not any(p.name.startswith("extract-") for p in (project / "public").rglob("*"))
 
 
-def test_removed_report_leaves_the_cache(project):
+def test_a_new_report_appends_one_line_and_leaves_the_others_bytes_alone(project, make_pdf):
+    build_site(config(project))
+    cache_file, _ = cache_lines(project)
+    before = cache_file.read_bytes()
+    make_pdf(project / "reports" / "report-2021-07-11-good.pdf", subject="third night")
+
+    assert build_site(config(project)).extracted == 1
+
+    after = cache_file.read_bytes()
+    assert after.startswith(before)
+    (added,) = after[len(before):].splitlines()
+    assert json.loads(added)[0].endswith("report-2021-07-11-good.pdf")
+
+
+def test_a_line_torn_by_a_killed_build_costs_only_that_entry(project, make_pdf, monkeypatch):
+    build_site(config(project))
+    cache_file, _ = cache_lines(project)
+    make_pdf(project / "reports" / "report-2021-07-11-good.pdf", subject="third night")
+    build_site(config(project))
+    data = cache_file.read_bytes()
+    cache_file.write_bytes(data[: len(data) - 40])  # the appended line cut short, as a kill mid-write leaves it
+    os.utime(project / "reports" / "report-2021-07-11-good.pdf", ns=(10**18, 10**18))  # make the next build look
+
+    result = build_site(config(project))
+
+    assert (result.extracted, result.warnings) == (1, [])  # only the torn entry's PDF is read again, quietly
+    forbid_pdf_reading(monkeypatch)
+    os.utime(project / "reports" / "report-2021-07-09-bad.pdf", ns=(10**18, 10**18))
+    assert build_site(config(project)).extracted == 1  # the re-read one is cached again: only the touched file
+    _file, (_header, *rows) = cache_lines(project)  # every line of the file reads again
+    assert len(rows) >= 3
+
+
+def test_removed_reports_leave_the_cache_when_it_is_compacted(project, monkeypatch):
+    monkeypatch.setattr("sitegen.site.cache.COMPACT_SLACK", 0)  # compact as soon as one line is dead
     build_site(config(project))
     (project / "reports" / "a" / "report-2021-07-10-good.pdf").unlink()
     build_site(config(project))
-    (cache_file,) = (project / ".sitegen-cache").glob("extract-*.json")
-    assert len(json.loads(cache_file.read_text())["entries"]) == 1
+    _file, (_header, *rows) = cache_lines(project)
+    assert [os.path.basename(row[0]) for row in rows] == ["report-2021-07-09-bad.pdf"]
+
+
+def test_dead_lines_stay_bounded_however_often_a_report_is_rewritten(tmp_path):
+    value = Extracted(title="t")
+    for round_ in range(200):
+        cache, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+        assert warnings == []
+        cache.get(tmp_path / "x.pdf", 1, round_)
+        cache.put(tmp_path / "x.pdf", 1, round_, value)
+        assert cache.save() == []
+    (cache_file,) = (tmp_path / "cache").iterdir()
+    assert len(cache_file.read_bytes().splitlines()) <= 2 + COMPACT_SLACK
+    again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert again.get(tmp_path / "x.pdf", 1, 199) == value and again.get(tmp_path / "x.pdf", 1, 198) is None
+
+
+def test_the_cache_of_an_older_sitegen_is_replaced(project):
+    build_site(config(project))
+    cache_file, _ = cache_lines(project)
+    legacy = cache_file.with_suffix(".json")
+    legacy.write_text('{"format": 1, "stamp": "x", "entries": {}}')
+    cache_file.unlink()
+    os.utime(next((project / "reports").rglob("*.pdf")), ns=(10**18, 10**18))
+
+    assert build_site(config(project)).extracted == 2
+    assert not legacy.exists() and cache_file.exists()
 
 
 def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
@@ -136,15 +200,15 @@ def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
-    cache = ExtractCache(tmp_path / "cache" / "c.json", "stamp")
+    cache = ExtractCache(tmp_path / "cache" / "c.jsonl", "stamp")
     cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
     cache.save()
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["c.json"]
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["c.jsonl"]
 
 
 def test_unwritable_cache_is_a_warning(tmp_path):
     (tmp_path / "blocker").write_text("a file where the cache folder should be")
-    cache = ExtractCache(tmp_path / "blocker" / "c.json", "stamp")
+    cache = ExtractCache(tmp_path / "blocker" / "c.jsonl", "stamp")
     cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
     (warning,) = cache.save()
     assert "cannot be written" in warning
