@@ -103,7 +103,12 @@ def reusable_lines(previous: bytes | None, tokens: list[str]) -> dict[str, bytes
     opening = b'"reports": [' + _FIRST
     if not previous or not tokens or opening not in previous or not previous.endswith(_LAST + b"\n"):
         return {}
-    entries = previous[previous.index(opening) + len(opening) : -len(_LAST) - 1].split(_BETWEEN)
+    # Split the whole file, then trim the first and last pieces: slicing out the lines first would copy them all once more.
+    entries = previous.split(_BETWEEN)
+    if opening not in entries[0]:
+        return {}
+    entries[0] = entries[0][entries[0].index(opening) + len(opening) :]
+    entries[-1] = entries[-1][: -len(_LAST) - 1]
     if len(entries) != len(tokens) or not all(e.startswith(b"{") and e.endswith(b"}") for e in entries):
         return {}
     return dict(zip(tokens, entries, strict=True))

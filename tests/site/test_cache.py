@@ -102,8 +102,11 @@ def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
 
 
 def cache_lines(project):
+    """The cache file, its header and its entries as [path, size, mtime_ns, result]."""
     (cache_file,) = (project / ".sitegen-cache").glob("extract-*.jsonl")
-    return cache_file, [json.loads(line) for line in cache_file.read_bytes().splitlines()]
+    head, *lines = cache_file.read_bytes().splitlines()
+    rows = [line.partition(b"\t") for line in lines]
+    return cache_file, [json.loads(head), *([*json.loads(path_and_stamp), json.loads(result)] for path_and_stamp, _, result in rows)]
 
 
 def test_cache_lives_outside_the_output_and_is_versioned_json_lines(project):
@@ -125,7 +128,7 @@ def test_a_new_report_appends_one_line_and_leaves_the_others_bytes_alone(project
     after = cache_file.read_bytes()
     assert after.startswith(before)
     (added,) = after[len(before):].splitlines()
-    assert json.loads(added)[0].endswith("report-2021-07-11-good.pdf")
+    assert json.loads(added.partition(b"\t")[0])[0].endswith("report-2021-07-11-good.pdf")
 
 
 def test_a_line_torn_by_a_killed_build_costs_only_that_entry(project, make_pdf, monkeypatch):
