@@ -12,11 +12,13 @@ A cache that cannot be read is an empty cache plus a warning, never a crash.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +67,16 @@ class ExtractCache:
         self._new: list[str] = []  # paths put since the load: their lines are appended by save()
         self._dead = dead  # lines in the file that no get() will see (superseded or unreadable)
         self._rewrite = False  # the file is for another stamp, damaged or torn: save() writes it whole
+        self._loaded: tuple[int, int] | None = None  # (inode, size) of the file as read: appended to only while it is that
 
     @classmethod
     def load(cls, cache_dir: Path, reports_dir: Path, stamp: str) -> tuple[ExtractCache, list[str]]:
         """The cache for this reports folder, and a warning if an existing cache could not be read."""
         file = cache_dir / f"extract-{folder_key(reports_dir)}.jsonl"
         try:
-            raw = file.read_bytes()
+            with open(file, "rb") as fh:
+                loaded = os.fstat(fh.fileno())
+                raw = fh.read()
         except FileNotFoundError:
             return cls(file, stamp), []
         except OSError as exc:
@@ -92,6 +97,7 @@ class ExtractCache:
         cache._entries, cache._dead = _entries(raw, len(head) + 1)
         # A line torn by a killed build has no newline: a line appended to it would be torn too.
         cache._rewrite = not raw.endswith(b"\n")
+        cache._loaded = (loaded.st_ino, len(raw))
         return cache, []
 
     def get(self, path: Path, size: int, mtime_ns: int) -> Extracted | None:
@@ -120,24 +126,59 @@ class ExtractCache:
         """Append what this build read, or rewrite the file when it carries too much nobody reads; returns warnings."""
         stale = len(self._entries.keys() - self._used)  # removed or renamed reports
         live = len(self._entries) - stale
+        compact = self._rewrite or self._dead + stale > COMPACT_SLACK + live // 4
+        if not compact and not self._new:
+            return []
         try:
-            if self._rewrite or not self.file.exists() or self._dead + stale > COMPACT_SLACK + live // 4:
-                kept = {key: self._entries[key] for key in sorted(self._used) if key in self._entries}
-                write_atomic(self.file, self._header() + b"".join(_line(key, entry) for key, entry in kept.items()))
-                self._entries, self._dead, self._rewrite = kept, 0, False
-                if self.file.suffix == ".jsonl":  # the whole-object cache of sitegen before format 2 goes
-                    with contextlib.suppress(OSError):
-                        self.file.with_suffix(".json").unlink()
-            elif self._new:
-                with open(self.file, "ab") as fh:  # one write: a killed build tears at most the last line
-                    fh.write(b"".join(_line(key, self._entries[key]) for key in dict.fromkeys(self._new)))
+            # Two sites built from one reports folder share this file, and their builds do not exclude each other
+            # (the build lock is per output): a save appends only to the very file it loaded, under this lock.
+            with _locked(self.file.with_name(self.file.name + ".lock")):
+                if compact or not self._append():
+                    self._compact()
         except OSError as exc:
             return [f"{self.file}: extraction cache cannot be written ({exc.strerror}); the next build reads every PDF again"]
         self._new = []
         return []
 
+    def _append(self) -> bool:
+        """Append the lines put since the load; False when the file is no longer the one loaded (or cannot be appended to)."""
+        try:
+            # Not open(..., "ab"): that would create a missing file, which a reader would take for a damaged one.
+            with open(os.open(self.file, os.O_WRONLY | os.O_APPEND), "wb") as fh:
+                st = os.fstat(fh.fileno())
+                if self._loaded is None or (st.st_ino, st.st_size) != self._loaded:
+                    return False  # rewritten by another build (perhaps for another stamp) or appended to since
+                data = b"".join(_line(key, self._entries[key]) for key in dict.fromkeys(self._new))
+                fh.write(data)  # one write: a killed build tears at most the last line
+        except OSError:
+            return False  # a file we may not write to in a folder we may: the rewrite replaces it
+        self._loaded = (st.st_ino, st.st_size + len(data))
+        return True
+
+    def _compact(self) -> None:
+        """Write the entries this build used, and only those, as a new file."""
+        kept = {key: self._entries[key] for key in sorted(self._used) if key in self._entries}
+        data = self._header() + b"".join(_line(key, entry) for key, entry in kept.items())
+        write_atomic(self.file, data)
+        self._entries, self._dead, self._rewrite = kept, 0, False
+        self._loaded = (os.stat(self.file).st_ino, len(data))
+        if self.file.suffix == ".jsonl":  # the whole-object cache of sitegen before format 2 goes
+            with contextlib.suppress(OSError):
+                self.file.with_suffix(".json").unlink()
+
     def _header(self) -> bytes:
         return json.dumps({"format": CACHE_FORMAT, "stamp": self.stamp}).encode() + b"\n"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _line(key: str, entry: tuple[int, int, Result]) -> bytes:
@@ -170,6 +211,8 @@ def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[int, int, Result]]
     try:
         decoded: list[Any] = json.loads(b"[" + b",".join(heads) + b"]")
     except (ValueError, RecursionError):
+        decoded = []
+    if len(decoded) != len(heads):  # it did not parse, or an edited head holds a comma at its top level
         decoded = [_decoded(head) for head in heads]
     entries: dict[str, tuple[int, int, Result]] = {}
     for head, result in zip(decoded, results, strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -167,7 +168,7 @@ def test_dead_lines_stay_bounded_however_often_a_report_is_rewritten(tmp_path):
         cache.get(tmp_path / "x.pdf", 1, round_)
         cache.put(tmp_path / "x.pdf", 1, round_, value)
         assert cache.save() == []
-    (cache_file,) = (tmp_path / "cache").iterdir()
+    (cache_file,) = (tmp_path / "cache").glob("*.jsonl")
     assert len(cache_file.read_bytes().splitlines()) <= 2 + COMPACT_SLACK
     again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert again.get(tmp_path / "x.pdf", 1, 199) == value and again.get(tmp_path / "x.pdf", 1, 198) is None
@@ -206,7 +207,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     cache = ExtractCache(tmp_path / "cache" / "c.jsonl", "stamp")
     cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
     cache.save()
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["c.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["c.jsonl", "c.jsonl.lock"]
 
 
 def test_unwritable_cache_is_a_warning(tmp_path):
@@ -215,3 +216,51 @@ def test_unwritable_cache_is_a_warning(tmp_path):
     cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
     (warning,) = cache.save()
     assert "cannot be written" in warning
+
+
+def test_two_sites_with_other_settings_never_read_each_others_results(tmp_path):
+    # Two outputs from one reports folder build at the same time (their build locks are per output).
+    short, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "summary_length 100")
+    long_, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "summary_length 500")
+    long_.put(tmp_path / "b.pdf", 1, 1, Extracted(summary="made for 500"))
+    assert long_.save() == []
+    short.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="made for 100"))
+    assert short.save() == []  # the file is no longer the one it loaded: it is rewritten, not appended to
+
+    for stamp, path, expected in (("summary_length 100", "a.pdf", "made for 100"), ("summary_length 500", "a.pdf", None)):
+        again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", stamp)
+        hit = again.get(tmp_path / path, 1, 1)
+        assert (hit.summary if hit else None) == expected
+
+
+def test_two_builds_appending_at_once_lose_at_most_an_entry(tmp_path):
+    first, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    first.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="a"))
+    first.save()
+    one, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    two, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    for cache, name in ((one, "b"), (two, "c")):
+        assert cache.get(tmp_path / "a.pdf", 1, 1) == Extracted(summary="a")
+        cache.put(tmp_path / f"{name}.pdf", 1, 1, Extracted(summary=name))
+        assert cache.save() == []
+
+    after, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert warnings == []
+    found = {name: after.get(tmp_path / f"{name}.pdf", 1, 1) for name in "abc"}
+    assert found["a"] == Extracted(summary="a") and found["c"] == Extracted(summary="c")
+    assert found["b"] in (None, Extracted(summary="b"))  # lost at worst (read again), never wrong
+
+
+def test_a_hand_edited_line_costs_only_itself(tmp_path):
+    cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    cache.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="a"))
+    cache.save()
+    (file,) = (tmp_path / "cache").glob("*.jsonl")
+    with file.open("ab") as fh:
+        fh.write(b'"x",1,2\t{"title":"t"}\n')  # a head with commas at its top level: three values, not one
+
+    loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+
+    assert warnings == []
+    assert loaded.get(tmp_path / "a.pdf", 1, 1) == Extracted(summary="a")
+    assert loaded.get(Path("x"), 1, 2) is None
