@@ -9,7 +9,6 @@ does, on every change); a call with nothing changed reads no PDF, draws no page 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import gc
 import hashlib
@@ -29,7 +28,7 @@ from sitegen.errors import BuildError
 from sitegen.limits import parse_size
 from sitegen.model import Report
 from sitegen.site import budget, glance, layout
-from sitegen.site.cache import ExtractCache, folder_key
+from sitegen.site.cache import ExtractCache, folder_key, locked
 from sitegen.site.catalog import Catalog, build_catalog, reusable_lines
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
 from sitegen.site.retention import archived
@@ -121,17 +120,13 @@ def _collecting_rarely() -> Iterator[None]:
 @contextlib.contextmanager
 def _build_lock(cache_dir: Path, output: Path) -> Iterator[None]:
     """One build per output folder at a time, across processes (CLI build while `serve` runs)."""
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(cache_dir / f"build-{folder_key(output)}.lock", "a")  # noqa: SIM115 - closed below
+    lock = contextlib.ExitStack()
+    try:  # only taking the lock is guarded here: an OSError from the build itself is not about the cache folder
+        lock.enter_context(locked(cache_dir / f"build-{folder_key(output)}.lock"))
     except OSError as exc:
         raise BuildError(f"cache folder {cache_dir} cannot be used ({exc.strerror})") from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with lock:
+        yield
 
 
 def build_site(config: Config) -> BuildResult:

@@ -132,7 +132,7 @@ class ExtractCache:
         try:
             # Two sites built from one reports folder share this file, and their builds do not exclude each other
             # (the build lock is per output): a save appends only to the very file it loaded, under this lock.
-            with _locked(self.file.with_name(self.file.name + ".lock")):
+            with locked(self.file.with_name(self.file.name + ".lock")):
                 if compact or not self._append():
                     self._compact()
         except OSError as exc:
@@ -171,7 +171,11 @@ class ExtractCache:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` (made if missing) for the block, waiting for any holder; dropped if the process dies.
+
+    Raises OSError, before the block runs, when the lock file cannot be opened.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)

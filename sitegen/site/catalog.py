@@ -101,7 +101,7 @@ _FIRST, _BETWEEN, _LAST = b"\n  ", b",\n  ", b"\n ]}"  # around the report lines
 def reusable_lines(previous: bytes | None, tokens: list[str]) -> dict[str, bytes]:
     """token -> line of a reports.json that build_catalog wrote with these `tokens`; {} when it does not fit them."""
     opening = b'"reports": [' + _FIRST
-    if not previous or not tokens or opening not in previous or not previous.endswith(_LAST + b"\n"):
+    if not previous or not tokens or not previous.endswith(_LAST + b"\n"):
         return {}
     # Split the whole file, then trim the first and last pieces: slicing out the lines first would copy them all once more.
     entries = previous.split(_BETWEEN)

@@ -264,3 +264,12 @@ def test_a_hand_edited_line_costs_only_itself(tmp_path):
     assert warnings == []
     assert loaded.get(tmp_path / "a.pdf", 1, 1) == Extracted(summary="a")
     assert loaded.get(Path("x"), 1, 2) is None
+
+
+def test_a_cache_folder_that_cannot_be_used_is_named_and_the_site_is_left_alone(project):
+    from sitegen.errors import BuildError
+
+    (project / "blocker").write_text("a file where the cache folder should be")
+    with pytest.raises(BuildError, match="cache folder .*blocker.* cannot be used"):
+        build_site(config(project, cache_dir="blocker"))
+    assert not (project / "public").exists()
