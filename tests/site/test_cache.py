@@ -270,6 +270,6 @@ def test_a_cache_folder_that_cannot_be_used_is_named_and_the_site_is_left_alone(
     from sitegen.errors import BuildError
 
     (project / "blocker").write_text("a file where the cache folder should be")
-    with pytest.raises(BuildError, match="cache folder .*blocker.* cannot be used"):
+    with pytest.raises(BuildError, match=r"cache folder .*blocker.* cannot be used"):
         build_site(config(project, cache_dir="blocker"))
     assert not (project / "public").exists()
