@@ -27,7 +27,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.limits import parse_size
 from sitegen.model import Report
-from sitegen.site import budget, glance, layout
+from sitegen.site import budget, glance, layout, listing
 from sitegen.site.cache import ExtractCache, folder_key, locked
 from sitegen.site.catalog import Catalog, build_catalog, reusable_lines
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
@@ -138,7 +138,9 @@ def build_site(config: Config) -> BuildResult:
     stage = _Stages()
     result = BuildResult(output=output)
     with _build_lock(cache_dir, output), _collecting_rarely():
-        inputs = stage("inputs", _inputs_fingerprint, config)
+        # One walk of the reports folder for the glance's digest and, if the build goes on, the scan.
+        listed = stage("list", listing.walk, reports_dir.resolve())
+        inputs = stage("inputs", _inputs_fingerprint, config, listed)
         memo = glance.record_file(cache_dir, output)
         seen = stage("glance", glance.recall, memo)
         if seen is not None and seen.inputs == inputs and seen.output == glance.output_stamps(output, seen.folders):
@@ -148,7 +150,7 @@ def build_site(config: Config) -> BuildResult:
             result.warnings += seen.warnings
         else:
             glance.forget(memo)  # if this build dies half-way, the next one must look closer
-            scanned = stage("scan", scan_reports, reports_dir)
+            scanned = stage("scan", scan_reports, reports_dir, listed)
             last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
             if last.unchanged(inputs):  # unchanged, but the glance was lost or the output's root files were touched
                 shown_before = last.about.get("shown")
@@ -315,7 +317,7 @@ def _code_stamp() -> list[list[Any]]:
     return _stat_files([*(PACKAGE_DIR / "site").rglob("*.py"), PACKAGE_DIR / "model.py", PACKAGE_DIR / "config.py"])
 
 
-def _inputs_fingerprint(config: Config) -> str:
+def _inputs_fingerprint(config: Config, listed: list[listing.Folder]) -> str:
     """A hash of everything the output depends on, cheap enough to compute on every rebuild (no file is read).
 
     What extraction reads is a function of each file's stamp and the extractor's, so the stamps stand
@@ -330,7 +332,7 @@ def _inputs_fingerprint(config: Config) -> str:
         "version": __version__,
         "config": config.fingerprint(),  # the whole config: a key added to a template can never serve stale pages
         "reports_dir": str(config.path("reports")),  # the PDFs are linked from there
-        "reports": glance.reports_stamps(config.path("reports")),
+        "reports": glance.reports_stamps(listed),
         "user": [os.geteuid(), os.getegid(), *os.getgroups()],
         "extractor": _extract_stamp(config),
         "theme": _stat_files(theme_files),

@@ -1,9 +1,10 @@
 """The no-change check: one look at file stamps, before any scan, cache, record or page is read.
 
-`reports_stamps` digests the stamps (size, mtime, inode, mode, owner) of everything in the reports
-folder: an added, removed, renamed, rewritten, touched or chmod-ed file changes it. `output_stamps`
-digests the stamps of the output's folders and of its root files: a page added, removed or
-renamed anywhere changes its folder's stamp. What a build remembers (`Glance`) is both, plus what
+`reports_stamps` digests the stamps (size, mtime, inode, mode, owner) of everything in the walk of
+the reports folder (`listing.walk`, which the scan then reads the reports from): an added, removed,
+renamed, rewritten, touched or chmod-ed file changes it. `output_stamps` digests the stamps of the
+output's folders and of its root files: a page added, removed or renamed anywhere changes its
+folder's stamp. What a build remembers (`Glance`) is both, plus what
 a no-change build repeats: the report count and the warnings about the reports.
 
 Not seen here: a page edited in place inside the output (its folder's stamp stays). The next build
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sitegen.site.cache import folder_key, write_atomic
+from sitegen.site.listing import Folder
 
 GLANCE_FORMAT = 1
 _ROOT_FILES = ("index.html", "reports.json", ".sitegen")
@@ -41,29 +43,16 @@ def record_file(cache_dir: Path, output: Path) -> Path:
     return cache_dir / f"glance-{folder_key(output)}.json"
 
 
-def reports_stamps(folder: Path) -> str:
-    """A digest of every (non-hidden) entry's name and stamp under `folder`, links followed to files as the scan does."""
+def reports_stamps(listing: list[Folder]) -> str:
+    """A digest of every entry's name and stamp in the walk of the reports folder, links followed to files as the scan does."""
     digest = hashlib.blake2b(digest_size=20)
-    stack = [(str(folder), "")]
-    while stack:  # folders in a fixed order, entries sorted by name: the same tree always gives the same digest
-        here, prefix = stack.pop()
-        try:
-            with os.scandir(here) as entries:
-                found = sorted(entries, key=lambda e: e.name)
-        except OSError as exc:
-            found, lines = [], [_line(prefix, "unreadable", exc.errno)]
-        else:
-            lines = []
-        for entry in found:
-            if entry.name.startswith("."):  # the scan ignores them too
-                continue
-            rel = prefix + entry.name
+    for folder in listing:  # in the walk's fixed order, entries sorted by name: the same tree always gives the same digest
+        lines = [] if folder.error is None else [_line(folder.prefix, "unreadable", folder.error.errno)]
+        for entry in folder.entries:
+            rel = folder.prefix + entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, rel + "/"))
-                    st = entry.stat(follow_symlinks=False)
-                else:
-                    st = entry.stat()  # a link's target: rewriting it changes the report
+                # A file's stat follows a link to its target: rewriting the target changes the report.
+                st = entry.stat(follow_symlinks=False) if entry.is_dir(follow_symlinks=False) else entry.stat()
             except OSError as exc:  # a broken link, say
                 lines.append(_line(rel, "unreadable", exc.errno))
                 continue

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sitegen.model import clean_text, parse_report_name
 from sitegen.site.layout import is_inside
+from sitegen.site.listing import Folder, walk
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def shown(text: str | os.PathLike[str]) -> str:
     return "".join(c if c.isprintable() and _utf8(c) else ascii(c)[1:-1] for c in text)
 
 
-def scan_reports(folder: Path) -> ScanResult:
-    """Every report PDF under `folder` (recursively); other files, bad dates and unsafe links become warnings."""
+def scan_reports(folder: Path, listing: list[Folder] | None = None) -> ScanResult:
+    """Every report PDF under `folder` (recursively); other files, bad dates and unsafe links become warnings.
+
+    `listing` is the build's walk of `folder.resolve()` (listing.walk), when it has one already.
+    """
     result = ScanResult()
     folder = folder.resolve()
     skipped: list[str] = []  # readable files whose name is not a report's, listed in one warning
@@ -74,27 +78,21 @@ def scan_reports(folder: Path) -> ScanResult:
         result.warnings.append(f"reports folder {folder} does not exist or is not a folder; the site has no reports")
         return result
 
-    stack = [(folder, "")]
-    while stack:
-        here, prefix = stack.pop()
-        try:
-            with os.scandir(here) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            result.warnings.append(f"{here}: cannot read this folder ({exc.strerror}); its reports are missing")
+    for here in walk(folder) if listing is None else listing:
+        if not _utf8(here.prefix):  # inside a folder whose name was not valid UTF-8: that folder was named once
             continue
-        for entry in entries:
-            # Hidden files and folders (.gitkeep, .git, editor state) are not reports and not worth a warning.
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
+        if here.error is not None:
+            result.warnings.append(f"{here.path}: cannot read this folder ({here.error.strerror}); its reports are missing")
+            continue
+        for entry in here.entries:
+            rel = here.prefix + entry.name
             if not _utf8(rel):
                 # It could not be written into reports.json or a URL; say so instead of failing later.
                 result.warnings.append(f"{shown(entry.path)}: name is not valid UTF-8, skipped")
                 continue
             if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), rel + "/"))
-            elif entry.is_symlink() and Path(entry.path).is_dir():
+                continue  # the walk lists it as a folder of its own
+            if entry.is_symlink() and Path(entry.path).is_dir():
                 target = Path(entry.path).resolve()
                 where = "outside the reports folder" if not is_inside(target, folder) else "inside the reports folder"
                 result.warnings.append(f"{entry.path}: symlink to a folder {where}, not followed")
@@ -138,7 +136,7 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
         # A FIFO or device with a report's name would block or never end when read.
         warnings.append(f"{path}: not a regular file, skipped")
         return None
-    readable = os.access(path, os.R_OK)
+    readable = os.access(entry.path, os.R_OK)  # the str: no os.fspath per file
     if not readable:
         warnings.append(f"{path}: cannot read this file (permission denied); its card says so and the PDF is not published")
     suite, slash, _ = rel.partition("/")
