@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,13 +140,15 @@ def generate(folder: Path, count: int, suites: int = 2) -> tuple[bytes, bytes]:
 
 def run_child(root: Path, settings: dict | None = None) -> dict:
     """One build_site() of `root` in a fresh process; `settings` are config keys (a new title redraws every page)."""
-    start = time.perf_counter()
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     argv = [sys.executable, "-c", CHILD, str(root), json.dumps(settings or {})]
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False)
-    wall = time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"build failed:\n{proc.stderr}")
-    return {**json.loads(proc.stdout), "wall": wall}
+    # CPU of the whole process tree (the drawing child and extraction workers are waited for, so they count).
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {**json.loads(proc.stdout), "wall": wall, "cpu": user + system, "sys": system}
 
 
 def first_card_seconds(site: Path, repeat: int = 3) -> list[float]:

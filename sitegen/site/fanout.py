@@ -1,5 +1,9 @@
 """Draw many pages on both cores: half of them in one forked child, half here, results back through a pipe.
 
+The child draws every other run of `RUN` pages, so pages next to each other stay in one process:
+the renderer puts the pages that share work (the list and month pages showing the same nights, whose
+cards it draws once) side by side.
+
 A full build draws 10,000+ pages, and jinja2 is pure Python: one process keeps one core busy.
 Forking copies the renderer with every closure ready, so only results cross the pipe: a page's
 bytes, or, when a first build writes its pages straight into the staging folder, the page's
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # A fork and the pipe cost ~20-40 ms here; below this many pages drawing them all in one process wins.
 FANOUT_MIN = 300
+RUN = 16
 _CHUNK = 1 << 20
 
 T = TypeVar("T")  # what a draw gives: marshal-able (bytes, str, ints and tuples of them)
@@ -35,7 +40,9 @@ def draw_all(draws: Sequence[Callable[[], T]], explain: Callable[[BaseException]
     """Every `draws[i]()`, in order. Where `explain` turns the child's exception into a message, a BuildError says it."""
     if len(draws) < FANOUT_MIN or cores() < 2 or threading.active_count() > 1:
         return [draw() for draw in draws]
-    theirs = list(range(1, len(draws), 2))  # every other page: the kinds of page are spread evenly
+    # Every other run of RUN pages: the kinds of page are spread evenly, and pages next to each other
+    # (a list page and the month pages of the same nights) are drawn by one process, which can share work.
+    theirs = [i for i in range(len(draws)) if i // RUN % 2]
     read_end, write_end = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -49,8 +56,9 @@ def draw_all(draws: Sequence[Callable[[], T]], explain: Callable[[BaseException]
     reader.start()
     out: list[T | None] = [None] * len(draws)
     try:
-        for i in range(0, len(draws), 2):
-            out[i] = draws[i]()
+        for i in range(len(draws)):
+            if not i // RUN % 2:
+                out[i] = draws[i]()
     except BaseException:
         os.kill(pid, signal.SIGKILL)  # this build fails anyway: the child's half is not wanted
         raise

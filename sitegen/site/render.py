@@ -631,6 +631,42 @@ class _Renderer:
         return _Page(hashlib.blake2b(self.fingerprint + name.encode() + b"\0" + key, digest_size=20).hexdigest(), draw)
 
 
+class _CardMemo:
+    """The default card.html drawn once per (report, links) in this process, for every grid that shows it.
+
+    A night's card is the same HTML on the list page and the month page that show it (both one folder
+    down, so the links match), and drawing one is about 0.15 ms: a full build drew 20,000 of them for
+    10,000 nights. The default card.html reads only its `card` and `site.summary_length` (a test holds
+    it to that), so a card is known by its report's token and its two links. Only used while the theme
+    keeps the default card.html: another one may read anything its grid's context holds.
+    """
+
+    LIMIT = 4096  # cards kept at most: pages that share cards are drawn one after the other (see _render)
+
+    def __init__(self, env: Any, token: dict[str, bytes], summary_length: int) -> None:
+        self.template = env.get_template("card.html")
+        self.token = token
+        self.site = {"summary_length": summary_length}
+        self.drawn: dict[tuple[bytes, str, str | None], Any] = {}
+
+    def __call__(self, card: Card) -> Any:
+        import markupsafe
+
+        key = (self.token[card.report.source], card.page_url, card.pdf_url)
+        html = self.drawn.get(key)
+        if html is None:
+            if len(self.drawn) >= self.LIMIT:
+                self.drawn.clear()
+            html = self.drawn[key] = markupsafe.Markup(self.template.render(card=card, site=self.site))
+        return html
+
+
+def _uses_default_card(env: Any) -> bool:
+    """True when "card.html" resolves to the default theme's own file (no user theme replaces it)."""
+    _source, filename, _uptodate = env.loader.get_source(env, "card.html")
+    return filename is not None and Path(filename).resolve() == (DEFAULT_THEME / "templates" / "card.html").resolve()
+
+
 def _months(ordered: list[Report]) -> dict[str, list[Report]]:
     """Reports grouped by 'YYYY-MM', newest month first, newest first within a month."""
     out: dict[str, list[Report]] = {}
@@ -664,7 +700,7 @@ def _list_chunks(ordered: list[Report], size: int) -> list[list[Report]]:
 
 def _list_pages(
     chunks: list[list[Report]], render: _Renderer, site: Callable[[str], dict[str, Any]], card: Callable[[Report, str], Card],
-    suites: list[str], status_list: list[Status], token: dict[str, bytes],
+    suites: list[str], status_list: list[Status], token: dict[str, bytes], card_html: _CardMemo | None,
 ) -> dict[str, bytes]:
     """page/N.html: every night in pages, with older and newer links, for readers without JavaScript."""
     out: dict[str, bytes] = {}
@@ -687,6 +723,7 @@ def _list_pages(
             "statuses": status_list,
             "needing_look": [c for c in cards if c.status.needs_look],
             "page_kind": "list",
+            "card_html": card_html,
         }
 
     for number in range(1, count + 1):
@@ -795,9 +832,11 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     months = _months(ordered)
     # What every page may show besides its own reports: the theme, the whole config, the suite filter, the code.
     shared = repr((theme, config.fingerprint(), suites, salt)).encode()
-    render = _Renderer(_environment(config, theme), hashlib.blake2b(shared, digest_size=20).digest())
+    env = _environment(config, theme)
+    render = _Renderer(env, hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
     token = {r.source: paths.token(r, unpublished.get(r.source, "")) for r in reports}
+    card_html = _CardMemo(env, token, config.summary_length) if _uses_default_card(env) else None
     out: dict[str, bytes] = {}
 
     def site(from_page: str) -> dict[str, Any]:
@@ -865,9 +904,11 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
             "search": search_index.search_form(ordered, vocabulary, suites),
             "list_first": _link(layout.INDEX, layout.list_page_path(len(list_chunks))) if len(list_chunks) > 1 else None,
             "page_kind": "index",
+            "card_html": card_html,
         },
     )
-    out.update(_list_pages(list_chunks, render, site, card, suites, status_list, token))
+    grids = _list_pages(list_chunks, render, site, card, suites, status_list, token, card_html)
+    newest = {layout.list_page_path(n): chunk[0].date for n, chunk in enumerate(list_chunks, start=1)}
 
     keys = list(months)
 
@@ -886,13 +927,18 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
             "statuses": status_list,
             "needing_look": [c for c in cards if c.status.needs_look],
             "page_kind": "archive",
+            "card_html": card_html,
         }
 
     for i, key in enumerate(keys):
         path = _month_path(key)
         around = [keys[j] if 0 <= j < len(keys) else "" for j in (i - 1, i + 1)]
         memo_key = "\0".join([path, *around]).encode() + b"".join(token[r.source] for r in months[key])
-        out[path] = render("archive.html", memo_key, functools.partial(archive, i, path))
+        grids[path] = render("archive.html", memo_key, functools.partial(archive, i, path))
+        newest[path] = months[key][0].date
+    # The list and month pages newest first, side by side: pages that show the same nights are drawn one
+    # after the other, in the same process (site/fanout.py hands out runs of pages), and share their cards.
+    out.update(sorted(grids.items(), key=lambda item: newest[item[0]], reverse=True))
 
     neighbours = _neighbours(reports)
     by_suite: dict[str, list[Report]] = {}

@@ -289,6 +289,47 @@ def test_user_theme_overrides_one_template_and_autoescape_stays_on(tmp_path):
     assert "<article" not in index
 
 
+def _varied_nights() -> list[Report]:
+    """Nights of two suites over two months, with metrics, fired rules and problems: every part of a card."""
+    out = []
+    fired = [{"rule": "worst_ttr_s > 60", "metric": "worst_ttr_s", "value": 90}]
+    for i in range(40):
+        day = (dt.date(2021, 6, 20) + dt.timedelta(days=i)).isoformat()
+        out.append(
+            report(
+                day,
+                "bad" if i % 3 == 0 else "good",
+                suite="tidb" if i % 2 else "tikv",
+                title=f"Nightly {day}" if i % 4 else f"Kill tikv-{i} every 5 min",
+                metrics={"fatal": i % 5, "min_qps": 1000.0 + i, "worst_ttr_s": 12.5 * i},
+                extra={"rules_fired": fired} if i % 3 == 0 else {},
+                problems=("summary.json says status 'good' but the file name says 'bad'; the name wins",) if i == 9 else (),
+            )
+        )
+    return out
+
+
+def test_cards_drawn_once_per_grid_equal_cards_drawn_by_include(tmp_path):
+    """The default theme draws a night's card once for the list and month pages that both show it; the
+    bytes must be those of card.html included in each grid, which a theme with its own card.html still gets."""
+    nights = _varied_nights()
+    default = render_site(config(tmp_path, index_limit=7), nights, {nights[5].source: "cannot read the file"})
+    copy = (Path(__file__).resolve().parents[2] / "sitegen" / "themes" / "default" / "templates" / "card.html").read_text()
+    write_theme(tmp_path / "same", {"card.html": copy})  # the default card.html, but a theme's own: included per card
+    included = render_site(config(tmp_path, index_limit=7, theme="same"), nights, {nights[5].source: "cannot read the file"})
+    grids = [p for p in default if p.startswith(("page/", "archive/")) or p == layout.INDEX]
+    assert len(grids) > 8 and default.keys() == included.keys()
+    assert [p for p in default if default[p] != included[p]] == []
+
+
+def test_a_themes_own_card_still_sees_its_grids_context(tmp_path):
+    write_theme(tmp_path / "t", {"card.html": '<div class="mine">{{ page_kind }}:{{ card.report.date.isoformat() }}</div>'})
+    files = render_site(config(tmp_path, theme="t", index_limit=3), [report(f"2021-07-0{d}") for d in range(1, 8)])
+    assert '<div class="mine">index:2021-07-07</div>' in text(files, "index.html")
+    assert '<div class="mine">archive:2021-07-07</div>' in text(files, layout.archive_path(2021, 7))
+    assert '<div class="mine">list:2021-07-01</div>' in text(files, layout.list_page_path(1))
+
+
 def test_user_theme_mistakes_are_clear_errors(tmp_path):
     write_theme(tmp_path / "t", {"card.html": "{{ no_such_thing }}"})
     with pytest.raises(BuildError, match="theme template error: 'no_such_thing' is undefined"):
