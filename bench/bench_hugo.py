@@ -193,8 +193,8 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--where", type=Path, default=OUT,
-        help="the folder to generate and build in (default bench/out/hugo); e.g. one on tmpfs, to leave the disk out",
+        "--where", type=Path, default=None,
+        help="build in a folder 'sitegen-vs-hugo' made inside this one (default: bench/out/hugo); e.g. /dev/shm: no disk",
     )
     args = parser.parse_args()
     if HUGO is None or not TIME.exists():
@@ -202,7 +202,8 @@ def main() -> int:
         return 0
     version = subprocess.run([HUGO, "version"], capture_output=True, text=True, check=False).stdout.strip()
 
-    OUT = args.where.resolve()
+    if args.where is not None:  # a folder of our own inside it: the whole of OUT is deleted first
+        OUT = args.where.resolve() / "sitegen-vs-hugo"
     shutil.rmtree(OUT, ignore_errors=True)
     reports, site = OUT / "reports", OUT / "hugo"
     t = time.perf_counter()

@@ -637,27 +637,28 @@ class _CardMemo:
     A night's card is the same HTML on the list page and the month page that show it (both one folder
     down, so the links match), and drawing one is about 0.15 ms: a full build drew 20,000 of them for
     10,000 nights. The default card.html reads only its `card` and `site.summary_length` (a test holds
-    it to that), so a card is known by its report's token and its two links. Only used while the theme
+    it to that), so a card is known by its report's token, its two links and that length. Only used while the theme
     keeps the default card.html: another one may read anything its grid's context holds.
     """
 
     LIMIT = 4096  # cards kept at most: pages that share cards are drawn one after the other (see _render)
 
-    def __init__(self, env: Any, token: dict[str, bytes], summary_length: int) -> None:
+    def __init__(self, env: Any, token: dict[str, bytes]) -> None:
         self.template = env.get_template("card.html")
         self.token = token
-        self.site = {"summary_length": summary_length}
-        self.drawn: dict[tuple[bytes, str, str | None], Any] = {}
+        self.drawn: dict[tuple[bytes, str, str | None, object], Any] = {}
 
-    def __call__(self, card: Card) -> Any:
+    def __call__(self, card: Card, site: Any) -> Any:
+        """The card as the grid's page shows it; `site` is that page's (a theme may set its own summary_length)."""
         import markupsafe
 
-        key = (self.token[card.report.source], card.page_url, card.pdf_url)
+        length = site.get("summary_length") if isinstance(site, Mapping) else None
+        key = (self.token[card.report.source], card.page_url, card.pdf_url, length)
         html = self.drawn.get(key)
         if html is None:
             if len(self.drawn) >= self.LIMIT:
                 self.drawn.clear()
-            html = self.drawn[key] = markupsafe.Markup(self.template.render(card=card, site=self.site))
+            html = self.drawn[key] = markupsafe.Markup(self.template.render(card=card, site=site))
         return html
 
 
@@ -836,7 +837,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     render = _Renderer(env, hashlib.blake2b(shared, digest_size=20).digest())
     # One digest per report of everything its card depends on (status and links derive from these).
     token = {r.source: paths.token(r, unpublished.get(r.source, "")) for r in reports}
-    card_html = _CardMemo(env, token, config.summary_length) if _uses_default_card(env) else None
+    card_html = _CardMemo(env, token) if _uses_default_card(env) else None
     out: dict[str, bytes] = {}
 
     def site(from_page: str) -> dict[str, Any]:

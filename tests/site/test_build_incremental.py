@@ -262,6 +262,19 @@ def test_a_build_with_nothing_changed_reads_nothing_and_repeats_the_warnings(tmp
     assert "2 reports; nothing changed" in again.describe()
 
 
+def test_a_broken_link_pointed_elsewhere_is_seen_by_the_no_change_check(tmp_path, make_pdf):
+    """Both targets are missing, so no stamp changes; the warning names the target, so the next build must not repeat the old one."""
+    make_pdf(tmp_path / "reports" / "report-2021-07-09-good.pdf")
+    link = tmp_path / "reports" / "report-2021-07-10-good.pdf"
+    link.symlink_to(tmp_path / "gone-a.pdf")
+    config = parse_config({}, tmp_path)
+    assert any("gone-a.pdf" in w for w in build_site(config).warnings)
+    link.unlink()
+    link.symlink_to(tmp_path / "gone-b.pdf")
+    again = build_site(config)
+    assert any("gone-b.pdf" in w for w in again.warnings) and not any("gone-a.pdf" in w for w in again.warnings)
+
+
 def test_a_build_with_nothing_changed_only_glances_at_stamps(tmp_path, make_pdf, monkeypatch):
     """No scan, no record, no walk of the output: the stamps of the reports and of the output's folders decide."""
     make_pdf(tmp_path / "reports" / "a" / "report-2021-07-09-bad.pdf", subject="nine")

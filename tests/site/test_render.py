@@ -330,6 +330,23 @@ def test_a_themes_own_card_still_sees_its_grids_context(tmp_path):
     assert '<div class="mine">list:2021-07-01</div>' in text(files, layout.list_page_path(1))
 
 
+def test_a_themes_page_may_include_the_default_grid_and_set_its_own_summary_length(tmp_path):
+    """Pages of a theme that include the default grid.html: without a card memo in their context, and with their own `site`."""
+    write_theme(
+        tmp_path / "t",
+        {
+            "suite.html": "{% with cards=table, needing_look=[] %}{% include 'grid.html' %}{% endwith %}",
+            "archive.html": "{% set site = dict(site, summary_length=12) %}{% include 'grid.html' %}",
+        },
+    )
+    night = report("2021-07-09", summary="a long summary that should be clipped")
+    files = render_site(config(tmp_path, theme="t"), [night])
+    assert text(files, layout.suite_paths([""])[""]).count("<article") == 1
+    month = text(files, layout.archive_path(2021, 7))
+    assert "a long summary that should be clipped" not in month and "a long" in month
+    assert "a long summary that should be clipped" in text(files, "index.html")  # the index keeps the configured length
+
+
 def test_user_theme_mistakes_are_clear_errors(tmp_path):
     write_theme(tmp_path / "t", {"card.html": "{{ no_such_thing }}"})
     with pytest.raises(BuildError, match="theme template error: 'no_such_thing' is undefined"):
