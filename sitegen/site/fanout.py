@@ -42,7 +42,7 @@ def draw_all(draws: Sequence[Callable[[], T]], explain: Callable[[BaseException]
         return [draw() for draw in draws]
     # Every other run of RUN pages: the kinds of page are spread evenly, and pages next to each other
     # (a list page and the month pages of the same nights) are drawn by one process, which can share work.
-    theirs = [i for i in range(len(draws)) if i // RUN % 2]
+    mine, theirs = [i for i in range(len(draws)) if not i // RUN % 2], [i for i in range(len(draws)) if i // RUN % 2]
     read_end, write_end = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -56,9 +56,8 @@ def draw_all(draws: Sequence[Callable[[], T]], explain: Callable[[BaseException]
     reader.start()
     out: list[T | None] = [None] * len(draws)
     try:
-        for i in range(len(draws)):
-            if not i // RUN % 2:
-                out[i] = draws[i]()
+        for i in mine:
+            out[i] = draws[i]()
     except BaseException:
         os.kill(pid, signal.SIGKILL)  # this build fails anyway: the child's half is not wanted
         raise

@@ -637,28 +637,29 @@ class _CardMemo:
     A night's card is the same HTML on the list page and the month page that show it (both one folder
     down, so the links match), and drawing one is about 0.15 ms: a full build drew 20,000 of them for
     10,000 nights. The default card.html reads only its `card` and `site.summary_length` (a test holds
-    it to that), so a card is known by its report's token, its two links and that length. Only used while the theme
-    keeps the default card.html: another one may read anything its grid's context holds.
+    it to that), so a card is known by its report's token, its two links and that length. Only used
+    while the theme keeps the default card.html: another one may read anything its grid's context holds.
     """
 
     LIMIT = 4096  # cards kept at most: pages that share cards are drawn one after the other (see _render)
 
     def __init__(self, env: Any, token: dict[str, bytes]) -> None:
+        import markupsafe
+
+        self.markup = markupsafe.Markup  # drawn HTML, not to be escaped again by the grid
         self.template = env.get_template("card.html")
         self.token = token
         self.drawn: dict[tuple[bytes, str, str | None, object], Any] = {}
 
     def __call__(self, card: Card, site: Any) -> Any:
         """The card as the grid's page shows it; `site` is that page's (a theme may set its own summary_length)."""
-        import markupsafe
-
         length = site.get("summary_length") if isinstance(site, Mapping) else None
         key = (self.token[card.report.source], card.page_url, card.pdf_url, length)
         html = self.drawn.get(key)
         if html is None:
             if len(self.drawn) >= self.LIMIT:
                 self.drawn.clear()
-            html = self.drawn[key] = markupsafe.Markup(self.template.render(card=card, site=site))
+            html = self.drawn[key] = self.markup(self.template.render(card=card, site=site))
         return html
 
 
