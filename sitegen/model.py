@@ -146,22 +146,37 @@ class SignatureSummary:
         """One entry of `signatures`; None when it is not an object with a string `key` (such entries are skipped)."""
         if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
             return None
-        # Module-level helpers, not closures: this runs for every cached signature of every build (30,000 at 10,000 nights).
-        get = obj.get
-        count = get("count")
-        level = _signature_text(get("level"))
+        return cls.from_row([obj.get(name) for name in SIGNATURE_ROW])
+
+    def to_row(self) -> list[Any]:
+        """The fields in SIGNATURE_ROW's order: how the extraction cache keeps a signature (no key names repeated)."""
+        return [self.key, self.level, self.count, self.new, self.kind, self.component, self.message, self.pattern,
+                self.first_seen, self.last_seen]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> SignatureSummary:
+        """A signature from its SIGNATURE_ROW values, each checked and cleaned as summary.json's are; ValueError if not 10."""
+        # Plain code, no closures: this runs for every cached signature of every build (30,000 at 10,000 nights).
+        key, level, count, new, kind, component, message, pattern, first_seen, last_seen = row
+        if not isinstance(key, str):
+            raise ValueError("a signature's key must be a string")
+        level = _signature_text(level)
         return cls(
-            key=obj["key"],
+            key=key,
             level=level,
             count=count if type(count) is int and count >= 0 else 0,
-            new=get("new") is True,
-            kind=_signature_text(get("kind")) or level,
-            component=_signature_text(get("component")),
-            message=_signature_text(get("message")),
-            pattern=_signature_text(get("pattern")),
-            first_seen=_moment(get("first_seen")),
-            last_seen=_moment(get("last_seen")),
+            new=new is True,
+            kind=_signature_text(kind) or level,
+            component=_signature_text(component),
+            message=_signature_text(message),
+            pattern=_signature_text(pattern),
+            first_seen=_moment(first_seen),
+            last_seen=_moment(last_seen),
         )
+
+
+# SignatureSummary's fields in the order of its rows (to_row, from_row).
+SIGNATURE_ROW = ("key", "level", "count", "new", "kind", "component", "message", "pattern", "first_seen", "last_seen")
 
 
 def _signature_text(value: Any) -> str:

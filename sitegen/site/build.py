@@ -380,7 +380,9 @@ def _plan(
     by_source = {f.source: f for f in found}
     for report in reports:
         if report.source not in unpublished:
-            plan.copies[paths.pdfs[report.source]] = by_source[report.source].path
+            f = by_source[report.source]
+            plan.copies[paths.pdfs[report.source]] = f.path
+            plan.stamps[paths.pdfs[report.source]] = (f.size, f.mtime_ns)
     plan.copies.update(pdfjs_files())
     clash = (set(plan.files) | set(plan.staged)) & set(plan.copies)
     if clash:

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A cached result's JSON: bytes once put, a view into the loaded file before (so loading copies nothing).
 Result = bytes | memoryview
-CACHE_FORMAT = 2  # 2: JSON lines, appended to; 1 was one JSON object, written whole every time
+CACHE_FORMAT = 3  # 3: results as rows (Extracted.to_row); 2: as objects; 1: one JSON object, written whole every time
 # Dead lines a cache may carry before it is rewritten: this many, plus a quarter of its live entries.
 COMPACT_SLACK = 64
 
@@ -108,8 +108,8 @@ class ExtractCache:
         if entry is None or entry[0] != size or entry[1] != mtime_ns:
             return None
         try:
-            obj = json.loads(bytes(entry[2]))
-            return Extracted.from_json_obj(obj) if isinstance(obj, dict) else None
+            row = json.loads(bytes(entry[2]))
+            return Extracted.from_row(row) if isinstance(row, list) else None
         except (ValueError, RecursionError, TypeError, KeyError, AttributeError):  # torn, hand-edited or half-compatible
             return None
 
@@ -117,7 +117,7 @@ class ExtractCache:
         key = str(path)
         if key in self._entries:
             self._dead += 1  # its line in the file is superseded by the one save() appends
-        result = json.dumps(extracted.to_json_obj(), separators=(",", ":"), allow_nan=False).encode()
+        result = json.dumps(extracted.to_row(), separators=(",", ":"), allow_nan=False).encode()
         self._entries[key] = (size, mtime_ns, result)
         self._new.append(key)
         self._used.add(key)
@@ -205,7 +205,7 @@ def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[int, int, Result]]
     while start < end:
         stop = raw.find(b"\n", start)
         stop = end if stop < 0 else stop
-        tab = raw.find(b"\t{", start, stop)
+        tab = raw.find(b"\t[", start, stop)
         if tab < 0:
             dead += 1
         else:

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import limits
@@ -189,12 +189,17 @@ class SitePaths:
     pages: dict[str, str]  # source -> viewer page
     pdfs: dict[str, str]  # source -> published PDF
     ordered: list[Report]  # newest first (see newest_first)
+    # (source, unpublished) -> token: the catalog and the pages ask for every report's, so each is made once.
+    _tokens: dict[tuple[str, str], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def token(self, report: Report, unpublished: str) -> bytes:
         """A digest of everything a report's card and catalog line are made of: the report, where its page and PDF
         are, and why its PDF is not published ('' when it is). Page keys and reused reports.json lines build on it."""
-        inputs = repr((report.digest(), self.pages[report.source], self.pdfs[report.source], unpublished))
-        return hashlib.blake2b(inputs.encode(), digest_size=16).digest()
+        known = self._tokens.get((report.source, unpublished))
+        if known is None:
+            inputs = repr((report.digest(), self.pages[report.source], self.pdfs[report.source], unpublished))
+            known = self._tokens[report.source, unpublished] = hashlib.blake2b(inputs.encode(), digest_size=16).digest()
+        return known
 
 
 def site_paths(reports: list[Report]) -> SitePaths:

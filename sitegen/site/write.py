@@ -48,6 +48,8 @@ class Plan:
     keep: dict[str, str] = field(default_factory=dict)  # pages not rendered, as their key is unchanged: path -> key
     keys: dict[str, str] = field(default_factory=dict)  # the key of each rendered page, recorded for the next build
     staged: dict[str, tuple[str, int]] = field(default_factory=dict)  # written into a first build's staging already: (sha, size)
+    # (size, mtime_ns) of a copy's source as the scan saw it (the PDFs); a copy without one is stat'ed (pdf.js).
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def paths(self) -> set[str]:
         return set(self.files) | set(self.copies) | set(self.keep) | set(self.staged)
@@ -354,9 +356,9 @@ def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, An
             records[rel] = _record(plan, rel, sha=sha)
         for rel in sorted(plan.copies):
             src = plan.copies[rel]
-            st = src.stat()
+            key = _source_key(plan, rel, src)
             _place(src, target(rel))
-            records[rel] = {"src": [str(src), st.st_size, st.st_mtime_ns]}
+            records[rel] = {"src": key}
         new_tree = tree(staging)
         for rel, rec in records.items():
             rec["stamp"] = new_tree[rel]
@@ -412,10 +414,9 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
             records[rel] = _record(plan, rel, sha=digest)
             todo.append(rel)
     for rel, src in plan.copies.items():
-        st = src.stat()
-        key = [str(src), st.st_size, st.st_mtime_ns]
+        key = _source_key(plan, rel, src)
         rec = old_records.get(rel)
-        if (rel in trusted and rec.get("src") == key) or (rec is None and rel in old_tree and _same_file(root + rel, src, st)):
+        if (rel in trusted and rec.get("src") == key) or (rec is None and rel in old_tree and _same_file(root + rel, src)):
             # Unchanged; or no record (cache wiped) but the very same file. With a record whose source
             # stamp differs, the PDF was rewritten in place: re-place it and report it as changed.
             records[rel] = {"src": key, "stamp": old_tree[rel]}
@@ -530,9 +531,22 @@ def _parents(folder: str) -> list[str]:
     return out
 
 
-def _same_file(old: str, src: Path, st: os.stat_result) -> bool:
+def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
+    """What a copy's record says it was made from: [source, size, mtime_ns].
+
+    The PDFs' stamps are the scan's: 10,000 stat calls fewer per build, and the record names the version
+    the build saw. Should the file change after the scan, the next scan sees a newer stamp and places it again.
+    """
+    stamp = plan.stamps.get(rel)
+    if stamp is None:
+        st = src.stat()
+        stamp = (st.st_size, st.st_mtime_ns)
+    return [str(src), *stamp]
+
+
+def _same_file(old: str, src: Path) -> bool:
     try:
-        ost = os.stat(old)
+        ost, st = os.stat(old), src.stat()
     except OSError:
         return False
     if (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino):

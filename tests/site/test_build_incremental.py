@@ -375,3 +375,34 @@ def test_lines_are_reused_only_from_a_catalog_that_fits_its_recorded_tokens():
     assert reusable_lines(good.replace(b"{\"b\"", b"[\"b\""), ["t1", "t2"]) == {}  # not one object per line
     assert reusable_lines(good[:-6], ["t1", "t2"]) == {}  # cut short
     assert reusable_lines(None, ["t1"]) == {} and reusable_lines(good, []) == {}
+
+
+def test_a_pdf_rewritten_while_the_build_runs_is_published_anew_by_the_next_build(tmp_path, make_pdf, monkeypatch):
+    """The record of a published PDF holds the stamp the scan saw: a rewrite after the scan is never taken for the old file."""
+    import sitegen.site.build as build_mod
+
+    root = tmp_path / "project"
+    pdf = root / "reports" / "report-2021-07-09-bad.pdf"
+    make_pdf(pdf, subject="first version")
+    make_pdf(root / "reports" / "report-2021-07-10-good.pdf", subject="another night")
+    build_site(parse_config({}, root))
+    make_pdf(root / "reports" / "report-2021-07-11-good.pdf", subject="a new night, so the next build has work to do")
+    real_scan = build_mod.scan_reports
+
+    def scan_then_rewrite(*args):
+        scanned = real_scan(*args)
+        # Written as a new file and renamed over the old one, as the nightly job does: the site's link would keep the old one.
+        make_pdf(root / "reports" / "next.tmp", subject="second version, written after the scan")
+        os.utime(root / "reports" / "next.tmp", ns=(10**18, 10**18))
+        os.replace(root / "reports" / "next.tmp", pdf)
+        return scanned
+
+    monkeypatch.setattr(build_mod, "scan_reports", scan_then_rewrite)
+    build_site(parse_config({}, root))
+    monkeypatch.setattr(build_mod, "scan_reports", real_scan)
+
+    after = build_site(parse_config({}, root))
+
+    assert after.extracted == 1  # the new version's summary is read; the others come from the cache
+    assert (root / "public" / "pdf" / "report-2021-07-09-bad.pdf").read_bytes() == pdf.read_bytes()
+    assert "second version" in (root / "public" / "reports.json").read_text()

@@ -12,7 +12,7 @@ import pytest
 import sitegen.site.extract as extract_mod
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
-from sitegen.site.cache import COMPACT_SLACK, ExtractCache
+from sitegen.site.cache import CACHE_FORMAT, COMPACT_SLACK, ExtractCache
 from sitegen.site.extract import Extracted
 
 
@@ -113,7 +113,7 @@ def cache_lines(project):
 def test_cache_lives_outside_the_output_and_is_versioned_json_lines(project):
     build_site(config(project))
     _file, (header, *rows) = cache_lines(project)
-    assert header["format"] == 2 and f"extractor {extract_mod.EXTRACTOR_VERSION};" in header["stamp"]
+    assert header["format"] == CACHE_FORMAT and f"extractor {extract_mod.EXTRACTOR_VERSION};" in header["stamp"]
     assert sorted(os.path.basename(row[0]) for row in rows) == ["report-2021-07-09-bad.pdf", "report-2021-07-10-good.pdf"]
     assert not any(p.name.startswith("extract-") for p in (project / "public").rglob("*"))
 
@@ -184,6 +184,51 @@ def test_the_cache_of_an_older_sitegen_is_replaced(project):
 
     assert build_site(config(project)).extracted == 2
     assert not legacy.exists() and cache_file.exists()
+
+
+def test_a_cache_of_the_previous_line_format_is_read_again_quietly_and_rewritten(project):
+    build_site(config(project))
+    cache_file, (header, *rows) = cache_lines(project)
+    # Format 2 kept each result as an object with its key names; this sitegen cannot use those lines.
+    old_lines = [json.dumps({"format": 2, "stamp": header["stamp"]})]
+    old_lines += [json.dumps(row[:3]) + "\t" + json.dumps({"title": "stale", "summary": "stale"}) for row in rows]
+    cache_file.write_text("\n".join(old_lines) + "\n")
+    os.utime(next((project / "reports").rglob("*.pdf")), ns=(10**18, 10**18))  # else nothing changed: no build
+
+    again = build_site(config(project))
+
+    assert (again.extracted, again.warnings) == (2, [])
+    assert "stale" not in (project / "public" / "reports.json").read_text()
+    _file, (new_header, *new_rows) = cache_lines(project)
+    assert new_header["format"] == CACHE_FORMAT and all(isinstance(row[3], list) for row in new_rows)
+
+
+def test_signatures_survive_the_cache_field_by_field(tmp_path):
+    from sitegen.model import SignatureSummary
+
+    sigs = (
+        SignatureSummary("k1", "fatal", 2, new=True, kind="panic", component="tidb-0", message="m", pattern="p",
+                         first_seen="2021-07-09T01:00:00+00:00", last_seen="2021-07-09T02:00:00+00:00"),
+        SignatureSummary("k2", "warn", 0, kind="warn"),  # as extraction makes them: kind defaults to the level
+    )
+    value = Extracted(title="t", summary="s", pages=1, metrics={"errors": 1.5}, extra={"x": [1]}, summary_date="2021-07-09",
+                      summary_status="bad", summary_suite="a", problems=("p",), signatures=sigs)
+    cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    cache.put(tmp_path / "x.pdf", 1, 1, value)
+    assert cache.save() == []
+    loaded, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert loaded.get(tmp_path / "x.pdf", 1, 1) == value
+
+
+@pytest.mark.parametrize("result", [b'["t"]', b'[1,2,3,4,{},{},5,6,7,[],[["k"]]]', b'["t","s","none",1,[],{},null,null,null,[],[]]'])
+def test_a_cache_line_of_the_wrong_shape_is_read_again_not_trusted(tmp_path, result):
+    (tmp_path / "cache").mkdir()
+    cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    cache.save()  # no file yet: writes nothing
+    file = tmp_path / "cache" / cache.file.name
+    file.write_bytes(cache._header() + json.dumps([str(tmp_path / "x.pdf"), 1, 1]).encode() + b"\t" + result + b"\n")
+    loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    assert warnings == [] and loaded.get(tmp_path / "x.pdf", 1, 1) is None
 
 
 def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
@@ -257,7 +302,7 @@ def test_a_hand_edited_line_costs_only_itself(tmp_path):
     cache.save()
     (file,) = (tmp_path / "cache").glob("*.jsonl")
     with file.open("ab") as fh:
-        fh.write(b'"x",1,2\t{"title":"t"}\n')  # a head with commas at its top level: three values, not one
+        fh.write(b'"x",1,2\t["t"]\n')  # a head with commas at its top level: three values, not one
 
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
 
