@@ -10,6 +10,7 @@ character or a lone surrogate.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
 import os
@@ -25,6 +26,7 @@ from typing import Any
 from sitegen import limits
 from sitegen.model import SUMMARY_ATTACHMENT, SignatureSummary, Summary, clean_text
 from sitegen.procs import cores, die_with_parent
+from sitegen.site import quickpdf
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +94,11 @@ def collapse(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _sniff(path: Path, size: int) -> str | None:
+def _sniff(data: bytes) -> str | None:
     """A reason the file is not a PDF at all, judged from its first bytes; None when it looks like one."""
-    if size == 0:
+    if not data:
         return "empty file (0 bytes)"
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF)
+    head = data[:_SNIFF]
     if b"%PDF-" in head:
         return None
     lowered = head.lstrip().lower()
@@ -106,10 +107,8 @@ def _sniff(path: Path, size: int) -> str | None:
     return "not a PDF: the file does not start with a %PDF header"
 
 
-def _looks_truncated(path: Path, size: int) -> bool:
-    with path.open("rb") as fh:
-        fh.seek(max(0, size - _SNIFF))
-        return b"%%EOF" not in fh.read()
+def _looks_truncated(data: bytes) -> bool:
+    return b"%%EOF" not in data[-_SNIFF:]
 
 
 @contextlib.contextmanager
@@ -192,43 +191,45 @@ def _safe_summary(summary: Summary) -> Summary:
 def extract(path: Path, size: int, summary_length: int) -> Extracted:
     """Read one PDF; never raises for a bad file, it returns an `unavailable` result naming the reason."""
     if size > limits.PDF_READ_BYTES:
-        # pypdf reads the whole file into memory, and a 2 GB sparse file took minutes: publish it unread.
-        return unavailable(
-            f"the file is {limits.size_text(size)}, larger than the {limits.size_text(limits.PDF_READ_BYTES)} "
-            "sitegen reads for a summary (the PDF is still published)"
-        )
+        return _too_big(size)
     try:
-        reason = _sniff(path, size)
+        with path.open("rb") as fh:
+            data = fh.read(limits.PDF_READ_BYTES + 1)  # read once, for the checks and the reader
     except OSError as exc:
         return unavailable(f"cannot read the file ({exc.strerror})")
+    if len(data) > limits.PDF_READ_BYTES:  # it grew since the scan
+        return _too_big(len(data))
+    reason = _sniff(data)
     if reason:
         return unavailable(reason)
-    if size > limits.PDF_REPAIR_BYTES:
+    if len(data) > limits.PDF_REPAIR_BYTES and _looks_truncated(data):
         # pypdf looks for a missing end marker line by line from the end: 40 s for 250 MB of nothing.
-        try:
-            truncated = _looks_truncated(path, size)
-        except OSError as exc:
-            return unavailable(f"cannot read the file ({exc.strerror})")
-        if truncated:
-            return unavailable(
-                f"truncated PDF (no end-of-file marker); not repaired, as the file is larger than "
-                f"{limits.size_text(limits.PDF_REPAIR_BYTES)}"
-            )
+        return unavailable(
+            f"truncated PDF (no end-of-file marker); not repaired, as the file is larger than "
+            f"{limits.size_text(limits.PDF_REPAIR_BYTES)}"
+        )
+    quick = _read_quickly(data, summary_length)
+    if quick is not None:
+        return quick
     try:
         with _quiet_pypdf():
-            return _extract_pdf(path, summary_length)
+            return _extract_pdf(data, summary_length)
     except Exception as exc:  # pypdf raises many types on hostile input; any of them means "unreadable PDF"
         aes = _needs_aes(exc)
         if aes is not None:
             return aes
         detail = _detail(exc)
-        try:
-            truncated = _looks_truncated(path, size)
-        except OSError:
-            truncated = False
-        if truncated:
+        if _looks_truncated(data):
             return unavailable(f"truncated PDF (no end-of-file marker): {detail}")
         return unavailable(f"corrupt PDF: {detail}")
+
+
+def _too_big(size: int) -> Extracted:
+    # The whole file is read into memory, and a 2 GB sparse file took pypdf minutes: publish it unread.
+    return unavailable(
+        f"the file is {limits.size_text(size)}, larger than the {limits.size_text(limits.PDF_READ_BYTES)} "
+        "sitegen reads for a summary (the PDF is still published)"
+    )
 
 
 def _needs_aes(exc: BaseException) -> Extracted | None:
@@ -245,10 +246,25 @@ def _needs_aes(exc: BaseException) -> Extracted | None:
     )
 
 
-def _extract_pdf(path: Path, summary_length: int) -> Extracted:
+def _read_quickly(data: bytes, summary_length: int) -> Extracted | None:
+    """The result without pypdf, for a PDF of the simple shape (quickpdf) whose summary.json gives the title and
+    the card text; None for any other, which pypdf reads. The same result as _extract_pdf's (a test holds them equal)."""
+    found = quickpdf.read(data)
+    if found is None:
+        return None
+    try:
+        summary = _safe_summary(Summary.from_json_bytes(found.summary))
+    except ValueError:  # pypdf's path says why it is ignored
+        return None
+    if not (summary.title.strip() and summary.headline.strip()):
+        return None  # the card needs the /Info dictionary or the text of page 1
+    return _result(summary.title.strip(), summary.headline, "attachment", found.pages, summary, [], summary_length)
+
+
+def _extract_pdf(data: bytes, summary_length: int) -> Extracted:
     from pypdf import PdfReader
 
-    reader = PdfReader(str(path))
+    reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         try:
             opened = reader.decrypt("")  # many PDFs are "encrypted" with an empty user password
@@ -294,6 +310,12 @@ def _extract_pdf(path: Path, summary_length: int) -> Extracted:
         text, source = meta_title, ("metadata" if meta_title else "none")
     if summary is not None:
         source = "attachment"  # it gave the title, date, status and metrics even without a headline
+    return _result(title, text, source, pages, summary, problems, summary_length)
+
+
+def _result(
+    title: str, text: str, source: str, pages: int, summary: Summary | None, problems: list[str], summary_length: int
+) -> Extracted:
     return Extracted(
         title=collapse(title, summary_length),
         summary=collapse(text, summary_length),
