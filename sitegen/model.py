@@ -175,7 +175,8 @@ class SignatureSummary:
         )
 
 
-# SignatureSummary's fields in the order of its rows (to_row, from_row).
+# SignatureSummary's fields in the order of its rows (the order to_row writes and from_row reads; from_json_obj
+# builds a row from an object with these keys).
 SIGNATURE_ROW = ("key", "level", "count", "new", "kind", "component", "message", "pattern", "first_seen", "last_seen")
 
 

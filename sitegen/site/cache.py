@@ -110,7 +110,7 @@ class ExtractCache:
         try:
             row = json.loads(bytes(entry[2]))
             return Extracted.from_row(row) if isinstance(row, list) else None
-        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):  # torn, hand-edited or half-compatible
+        except (ValueError, RecursionError, TypeError):  # torn or hand-edited: read from its PDF again
             return None
 
     def put(self, path: Path, size: int, mtime_ns: int, extracted: Extracted) -> None:

@@ -1,6 +1,7 @@
-"""Extract stage: read each report PDF's summary, page count and metadata with pypdf.
+"""Extract stage: read each report PDF's summary, page count and metadata.
 
-Order: the summary.json attachment, else /Title and /Subject, else the text of page 1. A PDF that
+The report wing's own PDFs are read by `quickpdf` (the plain shape fpdf2 writes, no pypdf needed); every other
+PDF by pypdf. Order: the summary.json attachment, else /Title and /Subject, else the text of page 1. A PDF that
 cannot be read still yields a result ("summary unavailable: REASON") so its night keeps its card.
 Results are plain JSON-able values so the cache can store them and worker processes can return them.
 Every string read from the file passes `model.clean_text` here, so later stages never see a control
@@ -71,12 +72,25 @@ class Extracted:
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Extracted:
-        """The inverse of to_row; ValueError or TypeError when `row` is not one (a torn or hand-edited cache line)."""
+        """The inverse of to_row; ValueError or TypeError when `row` is not one (a torn or hand-edited cache line),
+        so that such a line is read again from its PDF rather than reaching a card."""
         title, summary, source, pages, metrics, extra, date, status, suite, problems, signatures = row
-        if not (isinstance(metrics, dict) and isinstance(extra, dict)):
-            raise TypeError("metrics and extra must be objects")
-        return cls(title, summary, source, pages, metrics, extra, date, status, suite, tuple(problems),
-                   tuple(map(SignatureSummary.from_row, signatures)))
+        if not (
+            all(type(t) is str for t in (title, summary, source, *problems))
+            and all(c is None or type(c) is str for c in (date, status, suite))
+            and (pages is None or type(pages) is int)
+            and type(metrics) is dict
+            and all(type(v) in (int, float) and math.isfinite(v) for v in metrics.values())
+            and type(extra) is dict
+            and type(problems) is list
+            and type(signatures) is list
+        ):
+            raise TypeError("a field of the wrong type")
+        # Cleaned as extract() cleaned them, in case the line was edited: cheap for clean text (isprintable first).
+        return cls(
+            clean_text(title), clean_text(summary), source, pages, metrics, _safe_json(extra) if extra else extra,
+            date, status, suite, tuple(map(clean_text, problems)), tuple(map(SignatureSummary.from_row, signatures)),
+        )
 
 
 def unavailable(reason: str, pages: int | None = None) -> Extracted:
@@ -94,11 +108,10 @@ def collapse(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _sniff(data: bytes) -> str | None:
+def _sniff(head: bytes) -> str | None:
     """A reason the file is not a PDF at all, judged from its first bytes; None when it looks like one."""
-    if not data:
+    if not head:
         return "empty file (0 bytes)"
-    head = data[:_SNIFF]
     if b"%PDF-" in head:
         return None
     lowered = head.lstrip().lower()
@@ -194,14 +207,15 @@ def extract(path: Path, size: int, summary_length: int) -> Extracted:
         return _too_big(size)
     try:
         with path.open("rb") as fh:
-            data = fh.read(limits.PDF_READ_BYTES + 1)  # read once, for the checks and the reader
+            reason = _sniff(fh.read(_SNIFF))  # a web page saved as .pdf is not read whole
+            if reason:
+                return unavailable(reason)
+            fh.seek(0)
+            data = fh.read(limits.PDF_READ_BYTES + 1)  # read once, for the checks and both readers
+            if len(data) > limits.PDF_READ_BYTES:  # it grew since the scan
+                return _too_big(os.fstat(fh.fileno()).st_size)
     except OSError as exc:
         return unavailable(f"cannot read the file ({exc.strerror})")
-    if len(data) > limits.PDF_READ_BYTES:  # it grew since the scan
-        return _too_big(len(data))
-    reason = _sniff(data)
-    if reason:
-        return unavailable(reason)
     if len(data) > limits.PDF_REPAIR_BYTES and _looks_truncated(data):
         # pypdf looks for a missing end marker line by line from the end: 40 s for 250 MB of nothing.
         return unavailable(

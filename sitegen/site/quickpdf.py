@@ -1,13 +1,16 @@
 """A reader for the plain PDFs that sitegen's report wing writes: its page count and its summary.json, without pypdf.
 
-pypdf parses a whole object graph in pure Python: about 0.6 ms per report PDF, most of a cold build at 10,000
+pypdf parses a whole object graph in pure Python: about 0.4-0.8 ms per report PDF, most of a cold build at 10,000
 reports, and 0.1 s just to import for one new night. The report wing (fpdf2) writes the simplest PDF there is:
-one classic cross-reference table, no object streams, no encryption, a catalog whose /EmbeddedFiles name
-tree lists one file. This module reads exactly that shape, following the PDF specification, and answers
-`None` the moment a file is anything else (an incremental update, an xref stream, a name tree with kids, a
-filter other than Flate, an offset that does not point at its object, ...): extract.py then reads it with
-pypdf. So it never has to be right about a PDF it does not understand; where it answers, a test holds its
-answer equal to pypdf's on every PDF the tests make or collect.
+one classic cross-reference table, no object streams, no encryption, a catalog whose /EmbeddedFiles name tree
+lists one file. This module reads exactly that shape and answers `None` the moment a file is anything else: an
+appended update, an xref stream, a name tree with kids, a filter other than Flate, an object not where the
+table says; extract.py then reads the file with pypdf.
+
+The aim is pypdf's reading, not the specification's: where the two part (NUL and vertical tab, which pypdf does
+not take for white space everywhere; references it looks for only 20 bytes ahead; octal escapes over 255; a root
+that is not a /Catalog, which pypdf replaces by searching), this reader gives up too. A test holds its answers
+equal to pypdf's on every PDF the tests make or collect and on fuzzed variants.
 """
 
 from __future__ import annotations
@@ -18,33 +21,38 @@ from dataclasses import dataclass
 
 from sitegen import limits
 
-_WHITE = b"\x00\t\n\x0c\r "
-_W = rb"[\x00\t\n\x0c\r ]"  # white space (7.2.3)
-_END = rb"(?=[\x00\t\n\x0c\r ()<>\[\]{}/%]|\Z)"  # where a number or a keyword must stop
+# White space as every pypdf path agrees on it. NUL and vertical tab are white space to the specification, but pypdf
+# keeps NUL inside names and between a reference's numbers and stops at a vertical tab: bytes this reader gives up on.
+_W = rb"[\t\n\x0c\r ]"
+_WHITE = b"\t\n\x0c\r "
+_END = rb"(?=[\t\n\x0c\r ()<>\[\]{}/%]|\Z)"  # where a number or a keyword must stop
 # One token of a value, after any white space; the group that matched names its kind.
 _TOKEN = re.compile(
     rb"%s*(?:" % _W
     + rb"(?P<ref>(?P<num>\d+)%s+(?P<gen>\d+)%s+R%s)" % (_W, _W, _END)
     + rb"|(?P<real>[+-]?(?:\d+\.\d*|\.\d+)%s)" % _END
     + rb"|(?P<int>[+-]?\d+%s)" % _END
-    + rb"|/(?P<name>[^\x00\t\n\x0c\r ()<>\[\]{}/%]*)"
+    + rb"|/(?P<name>[^\x00\x0b\t\n\x0c\r ()<>\[\]{}/%]*)"
     + rb"|(?P<open><<|\[)|(?P<close>>>|\])"
-    + rb"|<(?P<hex>[0-9A-Fa-f\x00\t\n\x0c\r ]*)>"
+    + rb"|<(?P<hex>[0-9A-Fa-f\t\n\x0c\r ]*)>"
     + rb"|(?P<string>\()"
     + rb"|(?P<word>true|false|null)%s)" % _END
 )
-_OBJ_HEAD = re.compile(rb"[\x00\t\n\x0c\r ]*(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj")
-_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])[\r\n ]{2}")
-_WHITE_RUN = re.compile(rb"[\x00\t\n\x0c\r ]*")
+_REF_PEEK = 20  # pypdf tells a reference from a number by looking this many bytes ahead for `N G R`
+_OBJ_HEAD = re.compile(rb"%s*(\d+)%s+(\d+)%s+obj" % (_W, _W, _W))
+_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")  # 20 bytes each (7.5.4)
+# Possessive (`*+`): a plain `*` keeps a backtracking record per entry, 1.4 GB for a 120 MB table.
+_XREF_ENTRIES = re.compile(rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n))*+")
+_XREF_SECTION = re.compile(rb"xref%s+0 (\d+)%s+" % (_W, _W))
+_WHITE_RUN = re.compile(rb"%s*" % _W)
 _STRING_STOP = re.compile(rb"[()\\\r]")
 _ESCAPE = re.compile(rb"[0-7]{1,3}|[nrtbf()\\]")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
-_STREAM = re.compile(rb"[\x00\t\n\x0c\r ]*stream(?:\r\n|\n)")
-_SECTION = re.compile(rb"(\d+) (\d+)[\r\n ]*")
+_STREAM = re.compile(rb"%s*stream(?:\r\n|\n)" % _W)
 # The last three lines, each on its own as pypdf reads them (backwards, line by line).
 _STARTXREF = re.compile(rb"(?<=[\r\n])startxref(?:\r\n|\r|\n)(\d+)(?:\r\n|\r|\n)%%EOF[\r\n]*\Z")
 _STREAM_END = re.compile(rb"[\r\n]{0,2}endstream")
-_TAIL = 1024  # where startxref must be: within the file's last KiB, as pypdf also looks
+_TAIL = 1024  # where startxref must be: in the file's last KiB (the writer's own trailer; pypdf looks further)
 _MAX_DEPTH = 32  # arrays and dictionaries nested deeper than this are not the simple shape
 _MAX_OBJECTS = 16  # objects followed per file: the catalog, the page tree, the name tree, a file spec, a stream
 _MAX_OBJECT_BYTES = 64 * 1024  # an object of the simple shape is a few hundred bytes (its stream's data aside)
@@ -79,8 +87,8 @@ def read(data: bytes) -> Quick | None:
     without that attachment (its card needs the metadata or the text of page 1: pypdf reads those)."""
     try:
         return _Reader(data).quick()
-    except (_NotSimple, ValueError, IndexError, KeyError, TypeError, RecursionError, zlib.error):
-        return None  # the errors are a damaged file's, which pypdf reads (or explains) instead
+    except (_NotSimple, ValueError, RecursionError, zlib.error):
+        return None  # a damaged or unusual file, which pypdf reads (or explains) instead
 
 
 class _Reader:
@@ -88,14 +96,14 @@ class _Reader:
         if not data.startswith(b"%PDF-"):
             raise _NotSimple  # offsets count from the header: with bytes before it, pypdf guesses them
         self.data = data
-        self.offsets: dict[int, tuple[int, int]] = {}  # object number -> (offset, generation)
+        self.table = self.count = 0  # where the xref table's entries start, and how many there are
         self.followed = 0
         self.trailer = self._xref()
 
     def quick(self) -> Quick:
-        if set(self.trailer) - {b"Size", b"Root", b"Info", b"ID"}:
-            raise _NotSimple  # /Encrypt, /Prev (an update), /XRefStm (a hybrid file): pypdf's job
         catalog = self._dict(self.trailer.get(b"Root"))
+        if catalog.get(b"Type") != _Name(b"Catalog"):
+            raise _NotSimple  # pypdf then searches the file for a catalog
         pages = self._get(self._dict(catalog.get(b"Pages")).get(b"Count"))
         if type(pages) is not int or not 0 <= pages <= limits.PAGE_COUNT:
             raise _NotSimple
@@ -137,9 +145,9 @@ class _Reader:
         raw = self.data[start : start + length]
         if len(raw) != length or not _STREAM_END.match(self.data, start + length, start + length + 11):
             raise _NotSimple  # a wrong /Length: pypdf has ways to find the end; leave it to them
-        flate = self._get(head.get(b"Filter"))
-        if flate is None:
+        if b"Filter" not in head:
             return raw
+        flate = self._get(head[b"Filter"])
         if flate not in (_Name(b"FlateDecode"), [_Name(b"FlateDecode")]):
             raise _NotSimple
         inflate = zlib.decompressobj()
@@ -165,9 +173,9 @@ class _Reader:
     def _object(self, ref: _Ref) -> tuple[object, int]:
         """The object `ref` names, and where its value ends."""
         self.followed += 1
-        if self.followed > _MAX_OBJECTS or ref.number not in self.offsets:
+        if self.followed > _MAX_OBJECTS:
             raise _NotSimple
-        offset, generation = self.offsets[ref.number]
+        offset, generation = self._offset(ref.number)
         head = _OBJ_HEAD.match(self.data, offset)
         if head is None or (int(head[1]), int(head[2])) != (ref.number, ref.generation) or generation != ref.generation:
             raise _NotSimple  # the table points elsewhere: pypdf would search for the object
@@ -176,37 +184,39 @@ class _Reader:
     # --- the cross-reference table ----------------------------------------------------------------
 
     def _xref(self) -> dict[bytes, object]:
+        """The trailer; the table's entries are looked up when an object is asked for (`_offset`)."""
         data = self.data
         tail = data[-_TAIL:]
         mark = tail.rfind(b"startxref")
-        if mark < 0 or tail.count(b"startxref") != 1 or b"%%EOF" not in tail[mark:]:
+        if mark < 0 or tail.count(b"startxref") != 1:
             raise _NotSimple
         found = _STARTXREF.match(data, len(data) - len(tail) + mark)
         if found is None:
             raise _NotSimple
-        at = int(found[1])
-        if not data.startswith(b"xref", at):
-            raise _NotSimple  # a cross-reference stream
-        pos = _WHITE_RUN.match(data, at + 4).end()
-        while True:
-            section = _SECTION.match(data, pos)
-            if section is None:
-                break
-            first, count = int(section[1]), int(section[2])
-            pos = section.end()
-            for number in range(first, first + count):
-                entry = _XREF_ENTRY.match(data, pos)
-                if entry is None:
-                    raise _NotSimple
-                if entry[3] == b"n":
-                    self.offsets[number] = (int(entry[1]), int(entry[2]))
-                pos = entry.end()
-        if not data.startswith(b"trailer", pos):
+        # One subsection, from object 0, of 20-byte entries: what a writer of the whole file makes. Several
+        # subsections (an object listed twice, a table from 1 that pypdf renumbers) are pypdf's to read.
+        start = int(found[1])
+        section = _XREF_SECTION.match(data, start) if start < len(data) else None
+        if section is None:
+            raise _NotSimple  # a cross-reference stream, or a table of another shape
+        self.table, self.count = section.end(), int(section[1])
+        at = self.table + 20 * self.count
+        # Every entry well formed (pypdf reads them all, and stops at a bad one), checked in one pass of the regex engine.
+        if at > len(data) or _XREF_ENTRIES.match(data, self.table, at).end() != at or not data.startswith(b"trailer", at):
             raise _NotSimple
-        trailer, _end = _Parser(data, pos + 7).value_and_end()
-        if not isinstance(trailer, dict):
-            raise _NotSimple
+        trailer, _end = _Parser(data, at + 7).value_and_end()
+        if not isinstance(trailer, dict) or set(trailer) - {b"Size", b"Root", b"Info", b"ID"} or trailer.get(b"Size") != self.count:
+            raise _NotSimple  # /Encrypt, /Prev (an update), /XRefStm (a hybrid file): pypdf's job
         return trailer
+
+    def _offset(self, number: int) -> tuple[int, int]:
+        """(offset, generation) of an object in use, from its entry in the table."""
+        if not 0 < number < self.count:
+            raise _NotSimple
+        entry = _XREF_ENTRY.match(self.data, self.table + 20 * number)
+        if entry is None or entry[3] != b"n":
+            raise _NotSimple
+        return int(entry[1]), int(entry[2])
 
 
 class _Parser:
@@ -233,6 +243,8 @@ class _Parser:
     def _value(self, token: re.Match[bytes], depth: int) -> object:
         kind = token.lastgroup
         if kind == "ref":
+            if token.end() - token.start("ref") >= _REF_PEEK:
+                raise _NotSimple  # pypdf would read a number, not a reference
             return _Ref(int(token["num"]), int(token["gen"]))
         if kind == "name":
             return _Name(_name(token["name"]))
@@ -296,7 +308,12 @@ class _Parser:
                     plain, pos = False, pos + 1
                     continue
                 code = escape[0]
-                out += bytes([int(code, 8) & 0xFF]) if code[0] in b"01234567" else _ESCAPES[code]
+                if code[0] in b"01234567":
+                    if int(code, 8) > 0xFF:
+                        raise _NotSimple  # pypdf keeps such an escape as it stands
+                    out.append(int(code, 8))
+                else:
+                    out += _ESCAPES[code]
                 pos = escape.end()
                 continue
             if stop == b"\r":

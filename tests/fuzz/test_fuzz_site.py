@@ -73,13 +73,17 @@ def _simple_pdf() -> bytes:
 
 
 SIMPLE_PDF = _simple_pdf()
-PDF_BYTES = st.sampled_from(list(b"()<>[]/\\%#\r\n 0123456789RnobjstreamendTypeLength"))
+# What a PDF is made of, and the bytes where readers part: NUL and vertical tab, long runs of digits or blanks.
+PDF_PIECES = st.sampled_from(
+    [bytes([c]) for c in b"()<>[]/\\%#\r\n\t\x0c\x00\x0b 0123456789R+-.nobjstreamendTypeLength"]
+    + [b"null", b"obj", b"endobj", b"true", b" " * 25, b"0" * 25]
+)
 
 
 @fuzz
 @given(
     st.lists(
-        st.tuples(st.integers(0, len(SIMPLE_PDF) - 1), st.integers(0, 3), st.binary(max_size=3) | PDF_BYTES.map(lambda b: bytes([b]))),
+        st.tuples(st.integers(0, len(SIMPLE_PDF) - 1), st.integers(0, 3), st.binary(max_size=3) | PDF_PIECES),
         max_size=4,
     )
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -216,7 +217,10 @@ def test_ctrl_c_exits_cleanly(tmp_path, command, pdf_bytes):
     if command == "serve":
         args += ["--port", "0"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=env)
+    # As from a terminal: a test run started in the background (`make test &`) ignores SIGINT, and a child would
+    # inherit that, and Python then never turns Ctrl+C into KeyboardInterrupt.
+    restore = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    proc = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=restore)
     lines = []
     for line in proc.stderr:
         lines.append(line)
@@ -224,8 +228,12 @@ def test_ctrl_c_exits_cleanly(tmp_path, command, pdf_bytes):
             break
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    rest = proc.stderr.read()
-    assert proc.wait(10) == 0
+    try:
+        _out, rest = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"`sitegen {command}` did not stop on Ctrl+C; it said:\n{''.join(lines)}")
+    assert proc.returncode == 0
     err = "".join(lines) + rest
     assert "Traceback" not in err
     assert "stopped" in err

@@ -223,3 +223,91 @@ def test_a_hand_made_pdf_of_the_simple_shape_is_read_field_by_field():
     assert found == quickpdf.Quick(pages=3, summary=payload)
     quick, slow = both(data)
     assert quick == slow
+
+
+# --- where pypdf departs from the specification, the quick reader gives up (found by a review of this reader) -----
+
+_A = json.dumps(SUMMARY).encode()
+_B = json.dumps({**SUMMARY, "headline": "Something else entirely."}).encode()
+_CATALOG = b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(summary.json) 3 0 R] >> >> >>"
+_PAGES = b"<< /Type /Pages /Count 1 /Kids [5 0 R] >>"
+_SPEC = b"<< /Type /Filespec /F (summary.json) /EF << /F 4 0 R >> >>"
+_PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
+
+
+def _stream(payload: bytes, head: bytes = b"/Type /EmbeddedFile") -> bytes:
+    return b"<< %s /Length %d >>\nstream\n" % (head, len(payload)) + payload + b"\nendstream"
+
+
+def _hand_made(catalog=_CATALOG, pages=_PAGES, spec=_SPEC, file=None, more=()) -> bytes:
+    from tests.hostile.corpus import raw_pdf
+
+    return raw_pdf([catalog, pages, spec, file or _stream(_A), _PAGE, *more])
+
+
+def _listed_twice() -> bytes:
+    """Object 4 in two subsections of the table: pypdf keeps the first entry."""
+    data = _hand_made()
+    at = data.index(b"\nxref\n") + 1
+    other = b"4 0 obj\n" + _stream(_B) + b"\nendobj\n"
+    data = data[:at] + other + data[at:]
+    data = re.sub(rb"startxref\n\d+", b"startxref\n%d" % (at + len(other)), data)
+    return data.replace(b"trailer\n", b"4 1\n%010d 00000 n \ntrailer\n" % at)
+
+
+def _table_from_one() -> bytes:
+    """A table whose first subsection starts at 1, its last entry at another `6 0 obj`: pypdf renumbers."""
+    objects = [_CATALOG, b"<< /Type /Pages /Count 6 0 R /Kids [5 0 R] >>", _SPEC, _stream(_A), _PAGE, b"1"]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    offsets.append(len(out))
+    out += b"6 0 obj\n7\nendobj\n"
+    xref = len(out)
+    out += b"xref\n1 %d\n" % len(offsets) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda r: _swap(r, b"/AF [", b"/AF\x0b["), id="vertical-tab-after-a-key"),
+        pytest.param(lambda r: _swap(r, b"/Pages 1 0 R", b"/Pages 1\x000 R"), id="nul-inside-a-reference"),
+        pytest.param(lambda r: _swap(r, b"/Count 3\n", b"/Count\x003\n"), id="nul-ending-a-key"),
+        pytest.param(lambda r: _swap(r, b"0000000015 00000 n \n", b"0000000015 00000 n 1"), id="a-bad-xref-entry-never-followed"),
+        pytest.param(lambda r: _hand_made(pages=b"<< /Type /Pages /Count 00000000000000000006 0 R /Kids [5 0 R] >>", more=[b"1"]),
+                     id="reference-longer-than-pypdfs-look-ahead"),
+        pytest.param(lambda r: _hand_made(spec=b"<< /Type /Filespec /F (summary.json) /EF << /F 4" + b" " * 20 + b"0 R >> >>"),
+                     id="reference-with-20-blanks"),
+        pytest.param(lambda r: _hand_made(spec=_SPEC.replace(b"/EF << /F 4", b"/EF << /F\x00 4")), id="nul-in-the-ef-key"),
+        pytest.param(lambda r: _hand_made(catalog=_CATALOG.replace(b"(summary.json)", rb"(summary.jso\556)"),
+                                          spec=_SPEC.replace(b"(summary.json)", b"(x)")), id="octal-escape-over-255"),
+        pytest.param(lambda r: _hand_made(file=_stream(_A, b"/Filter null")), id="filter-null"),
+        pytest.param(lambda r: _hand_made(catalog=_CATALOG.replace(b"/Type /Catalog ", b""), more=[
+            b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(summary.json) 7 0 R] >> >> >>",
+            b"<< /F (summary.json) /EF << /F 8 0 R >> >>", _stream(_B)]), id="root-not-a-catalog"),
+        pytest.param(lambda r: _listed_twice(), id="object-listed-twice"),
+        pytest.param(lambda r: _table_from_one(), id="table-from-object-one"),
+        pytest.param(lambda r: r.replace(b"startxref\n", b"startxref\n99999999999999999999", 1), id="offset-past-any-file"),
+    ],
+)
+def test_where_pypdf_reads_otherwise_the_quick_reader_gives_up(report_pdfs, make):
+    data = make(_report(report_pdfs))
+    assert quickpdf.read(data) is None
+
+
+def test_a_huge_xref_table_is_checked_without_a_python_loop_per_entry():
+    """120 MB of table: the regex engine checks it; no list of entries is ever built (bounded memory)."""
+    import tracemalloc
+
+    data = _hand_made()
+    at = data.index(b"xref\n0 ")
+    count = 6_000_000
+    table = b"xref\n0 %d\n" % count + b"0000000000 65535 f \n" * count
+    data = data[:at] + table + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (count, at)
+    tracemalloc.start()
+    assert quickpdf.read(data) is None  # the entries for objects 1-5 are free ones here
+    assert tracemalloc.get_traced_memory()[1] < 10 * 1024 * 1024
+    tracemalloc.stop()
