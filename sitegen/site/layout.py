@@ -189,7 +189,8 @@ class SitePaths:
     pages: dict[str, str]  # source -> viewer page
     pdfs: dict[str, str]  # source -> published PDF
     ordered: list[Report]  # newest first (see newest_first)
-    # (source, unpublished) -> token: the catalog and the pages ask for every report's, so each is made once.
+    # (source, unpublished) -> token: the catalog and the pages ask for every report's, so each is made once. Kept by
+    # source, so one SitePaths serves one list of reports (site_paths makes a new one per build).
     _tokens: dict[tuple[str, str], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def token(self, report: Report, unpublished: str) -> bytes:
