@@ -44,7 +44,6 @@ _XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")  # 20 byte
 # Possessive (`*+`): a plain `*` keeps a backtracking record per entry, 1.4 GB for a 120 MB table.
 _XREF_ENTRIES = re.compile(rb"(?:\d{10} \d{5} [nf](?: \r| \n|\r\n))*+")
 _XREF_SECTION = re.compile(rb"xref%s+0 (\d+)%s+" % (_W, _W))
-_WHITE_RUN = re.compile(rb"%s*" % _W)
 _STRING_STOP = re.compile(rb"[()\\\r]")
 _ESCAPE = re.compile(rb"[0-7]{1,3}|[nrtbf()\\]")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
