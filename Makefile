@@ -8,7 +8,7 @@ SITEGEN := $(VENV)/bin/sitegen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup lock wheel site demo demo-data serve test fuzz lint bench bench-build bench-extract bench-logs bench-serve bench-chart bench-hugo clean
+.PHONY: setup lock wheel site demo demo-data serve test fuzz lint bench bench-build bench-extract bench-one-new bench-logs bench-serve bench-chart bench-hugo clean
 
 PDFJS_STAMP := sitegen/vendor/pdfjs/pdfjs-dist.json
 
@@ -71,13 +71,16 @@ lint: setup
 	$(VENV)/bin/ruff check sitegen tests bench examples scripts setup.py
 	$(VENV)/bin/lint-imports
 
-bench: bench-build bench-extract bench-logs bench-serve bench-chart bench-hugo
+bench: bench-build bench-extract bench-one-new bench-logs bench-serve bench-chart bench-hugo
 
 bench-build: setup
 	$(PY) bench/bench_build.py
 
 bench-extract: setup
 	$(PY) bench/bench_extract.py
+
+bench-one-new: setup  ## where a one-new-report build at 10,000 spends its time
+	$(PY) bench/bench_one_new.py
 
 bench-logs: setup
 	$(PY) bench/bench_logs.py

@@ -1,4 +1,5 @@
-"""What ships inside the package for the site: the default theme and the vendored pdf.js build.
+"""What ships inside the package for the site: the default theme and the vendored pdf.js build, and where
+the theme folders of a config are.
 
 Both are found through the installed package (importlib.resources), never relative to a source
 checkout, so a wheel builds the same site as the repository. pdf.js is copied into
@@ -14,7 +15,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from sitegen.errors import MissingToolError
+from sitegen.config import Config
+from sitegen.errors import MissingToolError, UsageError
 from sitegen.site import layout
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,25 @@ DEFAULT_THEME = PACKAGE_DATA / "themes" / "default"
 PDFJS_VENDORED = PACKAGE_DATA / "vendor" / "pdfjs"
 PDFJS_STAMP = "pdfjs-dist.json"
 _NOT_VENDORED = "run `make setup` in a checkout (it runs npm ci and scripts/vendor_pdfjs.py), or reinstall sitegen"
+
+
+def theme_folders(config: Config) -> list[Path]:
+    """The theme folders in lookup order: the user's theme (if any) first, then the default theme."""
+    folders = []
+    if config.theme:
+        user = config.path("theme")
+        if not user.is_dir():
+            raise UsageError(f"config key 'theme': folder not found: {user}")
+        folders.append(user)
+    folders.append(DEFAULT_THEME)
+    return folders
+
+
+def templates_dir(theme: Path) -> Path:
+    """Where a theme keeps its templates: a user theme may mirror the default layout (templates/, static/) or
+    just hold templates."""
+    sub = theme / "templates"
+    return sub if sub.is_dir() else theme
 
 
 def pdfjs_version(folder: Path = PDFJS_VENDORED) -> str | None:

@@ -19,7 +19,6 @@ import signal
 import threading
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from typing import Any
 from sitegen import limits
 from sitegen.model import SUMMARY_ATTACHMENT, SignatureSummary, Summary, clean_text
 from sitegen.procs import cores, die_with_parent
-from sitegen.site import quickpdf
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +261,8 @@ def _needs_aes(exc: BaseException) -> Extracted | None:
 def _read_quickly(data: bytes, summary_length: int) -> Extracted | None:
     """The result without pypdf, for a PDF of the simple shape (quickpdf) whose summary.json gives the title and
     the card text; None for any other, which pypdf reads. The same result as _extract_pdf's (a test holds them equal)."""
+    from sitegen.site import quickpdf  # here: its patterns cost 10 ms to compile, and most builds read no PDF
+
     found = quickpdf.read(data)
     if found is None:
         return None
@@ -392,7 +392,9 @@ def extract_many(jobs: list[tuple[Path, int]], summary_length: int) -> list[Extr
     count = cores()
     if len(jobs) < POOL_THRESHOLD or count < 2:
         return [Extracted.from_row(_extract_job(job)) for job in payload]
+    # Imported here: most builds read a few PDFs or none, and these imports cost a build 20 ms.
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     import pypdf  # noqa: F401 - imported once here, not once per forked worker
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.config import Config
-from sitegen.errors import BuildError, UsageError
+from sitegen.errors import BuildError
 from sitegen.model import STATUS_RE, Report, format_metric, report_name
 from sitegen.site import history, layout, trend
-from sitegen.site.assets import DEFAULT_THEME
+from sitegen.site.assets import DEFAULT_THEME, templates_dir, theme_folders
 from sitegen.site.extract import collapse
 from sitegen.site.fanout import draw_all
 from sitegen.site.feed import FEED, absolute, feed_xml
@@ -75,24 +75,6 @@ class Status:
         return f"status-{self.word}" if self.known else "unknown-status"
 
 
-def theme_folders(config: Config) -> list[Path]:
-    """The theme folders in lookup order: the user's theme (if any) first, then the default theme."""
-    folders = []
-    if config.theme:
-        user = config.path("theme")
-        if not user.is_dir():
-            raise UsageError(f"config key 'theme': folder not found: {user}")
-        folders.append(user)
-    folders.append(DEFAULT_THEME)
-    return folders
-
-
-def _templates_dir(theme: Path) -> Path:
-    # A user theme may mirror the default layout (templates/, static/) or just hold templates.
-    sub = theme / "templates"
-    return sub if sub.is_dir() else theme
-
-
 def _template_cache(config: Config) -> Any:
     """Compiled templates kept in the cache folder: compiling the theme costs a new process about 0.3 s.
 
@@ -112,7 +94,7 @@ def make_environment(config: Config) -> Any:
     """A Jinja2 environment over the theme folders; `default:NAME` always means the default theme's NAME."""
     import jinja2
 
-    folders = [str(_templates_dir(t)) for t in theme_folders(config)]
+    folders = [str(templates_dir(t)) for t in theme_folders(config)]
     loader = jinja2.ChoiceLoader(
         [
             jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(DEFAULT_THEME / "templates"))}, delimiter=":"),
@@ -577,7 +559,7 @@ _environments: dict[str, Any] = {}  # theme fingerprint -> jinja2 Environment (a
 def _theme_fingerprint(config: Config) -> str:
     """A hash of every template file the environment can load: an edited template changes every page's key."""
     digest = hashlib.blake2b(digest_size=16)
-    for folder in dict.fromkeys([*(_templates_dir(t) for t in theme_folders(config)), DEFAULT_THEME / "templates"]):
+    for folder in dict.fromkeys([*(templates_dir(t) for t in theme_folders(config)), DEFAULT_THEME / "templates"]):
         digest.update(b"\0dir\0" + str(folder).encode())
         for path in sorted(folder.rglob("*")):
             if path.is_file():
