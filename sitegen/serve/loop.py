@@ -28,7 +28,7 @@ def default_build(config: Config) -> Any:
 
 def theme_folders(config: Config) -> list[Path]:
     """The user theme (when set) and the default theme; a missing user theme is still watched for."""
-    from sitegen.site.render import DEFAULT_THEME
+    from sitegen.site.assets import DEFAULT_THEME  # not the renderer: the watcher needs no jinja2 or templates
 
     folders = [config.path("theme")] if config.theme else []
     return [*folders, DEFAULT_THEME]

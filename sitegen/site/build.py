@@ -12,11 +12,9 @@ import contextlib
 import functools
 import gc
 import hashlib
-import importlib.util
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from sitegen.model import Report
 from sitegen.site import budget, glance, layout, listing
 from sitegen.site.cache import ExtractCache, folder_key, locked
 from sitegen.site.catalog import Catalog, build_catalog, reusable_lines
-from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, unavailable
+from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, pypdf_version, unavailable
 from sitegen.site.retention import archived
 from sitegen.site.scan import Found, scan_reports, shown
 from sitegen.site.write import (
@@ -214,34 +212,7 @@ def _staging(output: Path) -> Path:
 def _extract_stamp(config: Config) -> str:
     """What the cached results depend on besides the file itself."""
     # summary_length: extract()'s one setting.
-    return f"extractor {EXTRACTOR_VERSION}; pypdf {_pypdf_version()}; summary_length {config.summary_length}"
-
-
-_VERSION_LINE = re.compile(rb'^__version__ = "([0-9A-Za-z.+-]{1,40})"$', re.MULTILINE)
-
-
-@functools.cache
-def _pypdf_version() -> str:
-    """pypdf's version without importing pypdf or importlib.metadata, which every build would pay for.
-
-    Importing importlib.metadata takes 10-75 ms, and a whole no-change build about 0.2 s; pypdf keeps its
-    version in `pypdf/_version.py`, found without running pypdf. Any other layout asks the metadata.
-    """
-    try:
-        spec = importlib.util.find_spec("pypdf")
-        if spec is not None and spec.origin:
-            with open(Path(spec.origin).with_name("_version.py"), "rb") as fh:
-                found = _VERSION_LINE.search(fh.read(4096))
-            if found:
-                return found.group(1).decode()
-    except (OSError, ImportError, ValueError):
-        pass
-    from importlib import metadata
-
-    try:
-        return metadata.version("pypdf")
-    except metadata.PackageNotFoundError:
-        return "?"
+    return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version()}; summary_length {config.summary_length}"
 
 
 def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tuple[dict[str, Extracted], int]:

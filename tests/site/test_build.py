@@ -515,39 +515,3 @@ def test_a_folder_where_a_page_goes_is_an_error_naming_the_page(project):
     build(project, title="changed")
     assert page.is_file()
 
-
-def test_the_cache_stamp_names_the_installed_pypdf_version():
-    from importlib import metadata
-
-    from sitegen.site import build as build_module
-
-    build_module._pypdf_version.cache_clear()
-    assert build_module._pypdf_version() == metadata.version("pypdf")
-
-
-@pytest.mark.parametrize(
-    ("version_file", "expected"),
-    [
-        (None, "metadata"),  # no _version.py: another layout
-        (b"VERSION = (7, 1)\n", "metadata"),  # no version line in it
-        (b'"""pypdf."""\n__version__ = "9.0.0b1"\nother = 1\n', "9.0.0b1"),
-    ],
-)
-def test_the_pypdf_version_is_read_from_its_version_file_or_its_metadata(tmp_path, monkeypatch, version_file, expected):
-    import importlib.machinery
-    from importlib import metadata
-
-    from sitegen.site import build as build_module
-
-    package = tmp_path / "pypdf"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    if version_file is not None:
-        (package / "_version.py").write_bytes(version_file)
-    spec = importlib.machinery.ModuleSpec("pypdf", None, origin=str(package / "__init__.py"))
-    monkeypatch.setattr(build_module.importlib.util, "find_spec", lambda name: spec)
-    build_module._pypdf_version.cache_clear()
-    try:
-        assert build_module._pypdf_version() == (metadata.version("pypdf") if expected == "metadata" else expected)
-    finally:
-        build_module._pypdf_version.cache_clear()

@@ -197,3 +197,40 @@ def test_a_pdf_that_takes_too_long_to_read_is_published_unread_and_the_build_goe
     stuck = by_date["2021-07-09"]
     assert stuck.summary.startswith("summary unavailable: reading it took longer than 0.5 s")
     assert (tmp_path / "public" / "pdf" / "report-2021-07-09-bad.pdf").is_file()  # still published
+
+
+def test_the_cache_stamp_names_the_installed_pypdf_version():
+    from importlib import metadata
+
+    from sitegen.site import extract as extract_module
+
+    extract_module.pypdf_version.cache_clear()
+    assert extract_module.pypdf_version() == metadata.version("pypdf")
+
+
+@pytest.mark.parametrize(
+    ("version_file", "expected"),
+    [
+        (None, "metadata"),  # no _version.py: another layout
+        (b"VERSION = (7, 1)\n", "metadata"),  # no version line in it
+        (b'"""pypdf."""\n__version__ = "9.0.0b1"\nother = 1\n', "9.0.0b1"),
+    ],
+)
+def test_the_pypdf_version_is_read_from_its_version_file_or_its_metadata(tmp_path, monkeypatch, version_file, expected):
+    import importlib.machinery
+    from importlib import metadata
+
+    from sitegen.site import extract as extract_module
+
+    package = tmp_path / "pypdf"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    if version_file is not None:
+        (package / "_version.py").write_bytes(version_file)
+    spec = importlib.machinery.ModuleSpec("pypdf", None, origin=str(package / "__init__.py"))
+    monkeypatch.setattr(extract_module.importlib.util, "find_spec", lambda name: spec)
+    extract_module.pypdf_version.cache_clear()
+    try:
+        assert extract_module.pypdf_version() == (metadata.version("pypdf") if expected == "metadata" else expected)
+    finally:
+        extract_module.pypdf_version.cache_clear()
