@@ -117,6 +117,13 @@ def make_environment(config: Config) -> Any:
     env.filters["clip"] = lambda text, limit: collapse(str(text), limit)
     env.filters["metric_name"] = metric_name
     env.filters["metric"] = lambda value, key: format_metric(key, value)
+    # The icons are drawn about 20,000 times in a full build, and importing icons.html in each template costs as
+    # much again: as globals each is drawn once per argument (so a theme's icons.html must draw only from those).
+    icons = env.get_template("icons.html").module
+    for name in ("icon", "badge"):
+        macro = getattr(icons, name, None)  # a theme's icons.html without it: the templates calling it say so
+        if callable(macro):
+            env.globals[name] = functools.lru_cache(maxsize=256)(macro)
     return env
 
 
@@ -408,12 +415,12 @@ class Card:
         """Every metric, in the card's order: for the night page."""
         return card_metrics(self.report.metrics, self.fired, limit=None)
 
-    @property
+    @functools.cached_property
     def signatures(self) -> tuple[Signature, ...]:
         """The night's worst log signatures, for the night page."""
         return top_signatures(self.report)
 
-    @property
+    @functools.cached_property
     def subtitle(self) -> str:
         """The title when it says more than the date and suite shown beside it, else ''."""
         return informative_title(self.report.title, self.report.date, self.report.suite)
@@ -449,9 +456,17 @@ def _relative_dir(from_dir: str, to_dir: str) -> str:
 
 def _link(from_page: str, to_path: str) -> str:
     """layout.relative, memoised per folder pair: a site has few folders but thousands of links."""
-    to_dir, name = posixpath.split(to_path)
-    up = _relative_dir(posixpath.dirname(from_page), to_dir)
+    # rpartition, not posixpath.split: the site's paths are normalised (no '//', no trailing '/'), and a
+    # full build makes 270,000 links, where posixpath's split and dirname cost about 2 us each.
+    to_dir, _, name = to_path.rpartition("/")
+    up = _relative_dir(from_page.rpartition("/")[0], to_dir)
     return name if up == "." else f"{up}/{name}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _search_query(suite: str, words: str) -> str:
+    """The index's search for `words` in `suite`: the same signature's words recur night after night."""
+    return urllib.parse.urlencode({"suite": suite or "~", "q": words})
 
 
 def static_files(config: Config) -> dict[str, bytes]:
@@ -671,8 +686,11 @@ def _month_path(key: str) -> str:
 
 def compare_url(from_page: str, older: Report, newer: Report) -> str:
     """The link from a night page to compare.html with the suite's previous night (a) and this one (b)."""
-    query = urllib.parse.urlencode({"a": older.date.isoformat(), "b": newer.date.isoformat(), "suite": newer.suite})
-    return f"{_link(from_page, layout.COMPARE)}?{query}"
+    # What urlencode gives, built per night: the dates are digits and '-', only the suite needs quoting.
+    return f"{_link(from_page, layout.COMPARE)}?a={older.date}&b={newer.date}&suite={_quoted(newer.suite)}"
+
+
+_quoted = functools.lru_cache(maxsize=1024)(urllib.parse.quote_plus)  # a query value: few suites, a link per night
 
 
 def _list_chunks(ordered: list[Report], size: int) -> list[list[Report]]:
@@ -943,7 +961,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
             timelines[r.suite],
             lambda first: _link(path, pages[first.source]),
             # The index's search (search.js) over every night of the suite; `~` is how it names the suite ''.
-            lambda words: _link(path, layout.INDEX) + "?" + urllib.parse.urlencode({"suite": r.suite or "~", "q": words}),
+            lambda words: _link(path, layout.INDEX) + "?" + _search_query(r.suite, words),
         )
 
     def sig_key(r: Report) -> bytes:

@@ -347,6 +347,28 @@ def test_a_themes_page_may_include_the_default_grid_and_set_its_own_summary_leng
     assert "a long summary that should be clipped" in text(files, "index.html")  # the index keeps the configured length
 
 
+def test_a_themes_own_icons_are_drawn_on_every_page_that_shows_an_icon(tmp_path):
+    """The default templates call `icon` and `badge` without importing icons.html: a theme's icons.html still wins."""
+    icons = (
+        '{% macro icon(name) %}<i class="my-{{ name }}"></i>{% endmacro %}'
+        '{% macro badge(status) %}<b class="my-badge">{{ icon(status.icon) }}{{ status.label }}</b>{% endmacro %}'
+    )
+    write_theme(tmp_path / "t", {"icons.html": icons})
+    nights = [report("2021-07-08"), report("2021-07-09", "bad")]
+    files = render_site(config(tmp_path, theme="t"), nights)
+    viewer = text(files, layout.page_path(nights[1]))
+    assert '<b class="my-badge"><i class="my-alert"></i>Needs a look</b>' in viewer
+    assert '<i class="my-download"></i>' in viewer and "<svg" not in viewer
+    index = text(files, "index.html")
+    assert '<b class="my-badge"><i class="my-ok"></i>Good</b>' in index and "<svg" not in index
+
+
+def test_a_themes_icons_without_a_badge_is_a_clear_error(tmp_path):
+    write_theme(tmp_path / "t", {"icons.html": '{% macro icon(name) %}<i class="my-{{ name }}"></i>{% endmacro %}'})
+    with pytest.raises(BuildError, match="theme template error: 'badge' is undefined"):
+        render_site(config(tmp_path, theme="t"), [report("2021-07-09")])
+
+
 def test_user_theme_mistakes_are_clear_errors(tmp_path):
     write_theme(tmp_path / "t", {"card.html": "{{ no_such_thing }}"})
     with pytest.raises(BuildError, match="theme template error: 'no_such_thing' is undefined"):
