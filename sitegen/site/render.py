@@ -286,6 +286,7 @@ _FILLER = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=16384)  # a night's card, its page and its search entry ask in turn, thousands apart
 def informative_title(title: str, date: dt.date, suite: str) -> str:
     """The title, or '' when it only repeats the date and the suite that the card shows anyway."""
     text = title.lower()
@@ -628,6 +629,16 @@ class _Renderer:
         return _Page(hashlib.blake2b(self.fingerprint + name.encode() + b"\0" + key, digest_size=20).hexdigest(), draw)
 
 
+class _SiteVars(dict):  # type: ignore[type-arg] - str -> value, as `site` in every template
+    """The `site` of a page: a dict (a theme may copy it, `dict(site, summary_length=12)`) whose keys are also
+    attributes, so that `site.static` is found at once; on a plain dict jinja2 first tries the attribute,
+    and 120,000 such misses cost a full build about 0.2 s."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.__dict__.update(values)
+
+
 class _CardMemo:
     """The default card.html drawn once per (report, links) in this process, for every grid that shows it.
 
@@ -842,7 +853,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     out: dict[str, bytes] = {}
 
     def site(from_page: str) -> dict[str, Any]:
-        return {
+        return _SiteVars({
             "title": config.title,
             "root": _link(from_page, layout.INDEX),
             "static": _link(from_page, layout.STATIC_DIR),
@@ -852,7 +863,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
             "feed": _link(from_page, FEED) if config.base_url else None,
             "canonical": absolute(config.base_url, from_page) if config.base_url else None,
             "csp": CSP,
-        }
+        })
 
     def card(report: Report, from_page: str) -> Card:
         reason = unpublished.get(report.source, "")
