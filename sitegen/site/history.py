@@ -201,10 +201,23 @@ class SignatureTimeline:
 
     def seen(self, report: Report, key: str, window: int = WINDOW) -> SignatureSeen | None:
         """How `key` stood on `report`'s night; None when the suite never had it (or the night is unknown)."""
+        for _key, first, seen, counted in self.standing(report, (key,), window):
+            return SignatureSeen(first=first, seen=seen, counted=counted)
+        return None
+
+    def standing(self, report: Report, keys: Iterable[str], window: int = WINDOW) -> list[tuple[str, Report, int, int]]:
+        """(key, first report, seen, counted) for each of `keys` the suite had by `report`'s night, as `seen` says.
+
+        As plain tuples, for every night at once: a build keys each night page on these (10,000 pages).
+        """
         i = self._index.get(report.date)
-        positions = self._positions.get(key)
-        if i is None or not positions:
-            return None
+        if i is None:
+            return []
         low = max(0, i - window + 1)
-        seen = bisect.bisect_right(positions, i) - bisect.bisect_left(positions, low)
-        return SignatureSeen(first=self._first[key], seen=seen, counted=i - low + 1)
+        out = []
+        for key in keys:
+            positions = self._positions.get(key)
+            if positions:
+                seen = bisect.bisect_right(positions, i) - bisect.bisect_left(positions, low)
+                out.append((key, self._first[key], seen, i - low + 1))
+        return out

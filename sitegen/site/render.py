@@ -980,8 +980,8 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
         timeline = timelines.get(r.suite)
         if not r.signatures or timeline is None:
             return b""
-        seen = [(s.key, timeline.seen(r, s.key)) for s in r.signatures if s.key]
-        return repr([(k, pages[x.first.source], x.seen, x.counted) for k, x in seen if x is not None]).encode()
+        standing = timeline.standing(r, [s.key for s in r.signatures if s.key])
+        return repr([(key, pages[first.source], seen, counted) for key, first, seen, counted in standing]).encode()
 
     def viewer(report: Report, path: str) -> dict[str, Any]:
         older, newer = neighbours[report.source]
