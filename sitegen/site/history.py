@@ -206,7 +206,8 @@ class SignatureTimeline:
         return None
 
     def standing(self, report: Report, keys: Iterable[str], window: int = WINDOW) -> list[tuple[str, Report, int, int]]:
-        """(key, first report, seen, counted) for each of `keys` the suite had by `report`'s night, as `seen` says.
+        """(key, first report, seen, counted) for each of `keys` the suite ever had, as `seen` says (seen 0 for a key
+        first seen after `report`'s night).
 
         As plain tuples, for every night at once: a build keys each night page on these (10,000 pages).
         """

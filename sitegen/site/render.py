@@ -121,10 +121,34 @@ def make_environment(config: Config) -> Any:
     # much again: as globals each is drawn once per argument (so a theme's icons.html must draw only from those).
     icons = env.get_template("icons.html").module
     for name in ("icon", "badge"):
-        macro = getattr(icons, name, None)  # a theme's icons.html without it: the templates calling it say so
-        if callable(macro):
-            env.globals[name] = functools.lru_cache(maxsize=256)(macro)
+        env.globals[name] = _DrawnOnce(getattr(icons, name, None), name)
     return env
+
+
+class _DrawnOnce:
+    """A macro of icons.html as a global: drawn once per set of arguments while its environment lives.
+
+    Calls it cannot remember go straight to the macro: arguments that cannot be hashed, and `{% call %}`
+    (a new `caller` each time, which would keep its page alive in the cache). `typed`: Markup('<b>') and
+    '<b>' are equal strings but not the same argument to a template.
+    """
+
+    def __init__(self, macro: Any, name: str) -> None:
+        self.macro, self.name = macro, name
+        self.remembered = functools.lru_cache(maxsize=256, typed=True)(macro) if callable(macro) else None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import jinja2
+
+        if self.remembered is None:
+            raise jinja2.TemplateRuntimeError(f"the theme's icons.html has no macro {self.name!r}")
+        if "caller" in kwargs:
+            return self.macro(*args, **kwargs)
+        try:
+            hash((args, *kwargs.items()))
+        except TypeError:
+            return self.macro(*args, **kwargs)
+        return self.remembered(*args, **kwargs)
 
 
 def nice_date(day: dt.date) -> str:
@@ -636,7 +660,7 @@ class _SiteVars(dict):  # type: ignore[type-arg] - str -> value, as `site` in ev
 
     def __init__(self, values: dict[str, Any]) -> None:
         super().__init__(values)
-        self.__dict__.update(values)
+        self.__dict__ = self  # one store: a theme's `site.update(...)` changes both views
 
 
 class _CardMemo:

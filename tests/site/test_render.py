@@ -365,8 +365,29 @@ def test_a_themes_own_icons_are_drawn_on_every_page_that_shows_an_icon(tmp_path)
 
 def test_a_themes_icons_without_a_badge_is_a_clear_error(tmp_path):
     write_theme(tmp_path / "t", {"icons.html": '{% macro icon(name) %}<i class="my-{{ name }}"></i>{% endmacro %}'})
-    with pytest.raises(BuildError, match="theme template error: 'badge' is undefined"):
+    with pytest.raises(BuildError, match=r"theme template error: the theme's icons\.html has no macro 'badge'"):
         render_site(config(tmp_path, theme="t"), [report("2021-07-09")])
+
+
+def test_a_themes_icon_macro_may_take_any_arguments_and_a_caller(tmp_path):
+    """Drawn once per argument, but never at the cost of a call that worked: unhashable arguments, Markup against
+    the same text unescaped, and {% call %} each give what the macro itself gives."""
+    icons = (
+        "{% macro icon(name, attrs={}, label='') %}<i class=\"{{ name }}{{ attrs.get('cls', '') }}\">{{ label }}"
+        "{% if caller is defined %}{{ caller() }}{% endif %}</i>{% endmacro %}"
+        "{% macro badge(status) %}<b>{{ status.label }}</b>{% endmacro %}"
+    )
+    page = (
+        "{{ icon('ok', attrs={'cls': '-z'}) }}|{{ icon('ok', label='<x>'|safe) }}|{{ icon('ok', label='<x>') }}|"
+        "{% call icon('ok') %}inside{% endcall %}|{% call icon('ok') %}again{% endcall %}|"
+        "{% set _ = site.update({'title': 'T'}) %}{{ site.title }}={{ site['title'] }}"
+    )
+    write_theme(tmp_path / "t", {"icons.html": icons, "compare.html": page})
+    drawn = text(render_site(config(tmp_path, theme="t"), [report("2021-07-09")]), layout.COMPARE)
+    assert drawn.split("|") == [
+        '<i class="ok-z"></i>', '<i class="ok"><x></i>', '<i class="ok">&lt;x&gt;</i>', '<i class="ok">inside</i>',
+        '<i class="ok">again</i>', "T=T",
+    ]
 
 
 def test_user_theme_mistakes_are_clear_errors(tmp_path):
