@@ -40,6 +40,7 @@ SITE_SIGNATURES = 20
 # the 2-core box with 3-page PDFs: ~0.8-1.1 ms per PDF in one process, 0.2-0.3 s to start and feed
 # two workers, so the pool wins from a few hundred files on.
 POOL_THRESHOLD = 400
+POOL_CHUNK = 64  # PDFs handed to a worker at a time, at most (see extract_many)
 _SNIFF = 1024
 
 
@@ -436,7 +437,9 @@ def extract_many(jobs: list[tuple[Path, int]], summary_length: int) -> list[Extr
         # A threaded caller (the dev server) must not fork: a lock held by another thread would stay locked.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sitegen.site.extract", "pypdf"])
-    chunk = max(1, math.ceil(len(payload) / (count * 4)))
+    # Small chunks: the pool ends when its slowest worker does, and a chunk of 1,250 PDFs (a quarter of a worker's
+    # share at 10,000) left one core idle for up to 0.7 s at the end; 64 is about 35 ms of work (bench/RESULTS.md).
+    chunk = max(1, min(POOL_CHUNK, math.ceil(len(payload) / (count * 4))))
     # Workers end with this process, even when it is killed (they would hold the build lock otherwise).
     with ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=die_with_parent, initargs=(parent,)) as pool:
         results = list(pool.map(_extract_job, payload, chunksize=chunk))
