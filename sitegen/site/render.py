@@ -138,9 +138,9 @@ class _DrawnOnce:
         self.remembered = functools.lru_cache(maxsize=256, typed=True)(macro) if callable(macro) else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        import jinja2
-
         if self.remembered is None:
+            import jinja2
+
             raise jinja2.TemplateRuntimeError(f"the theme's icons.html has no macro {self.name!r}")
         if "caller" in kwargs:
             return self.macro(*args, **kwargs)
