@@ -488,12 +488,6 @@ def _link(from_page: str, to_path: str) -> str:
     return name if up == "." else f"{up}/{name}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _search_query(suite: str, words: str) -> str:
-    """The index's search for `words` in `suite`: the same signature's words recur night after night."""
-    return urllib.parse.urlencode({"suite": suite or "~", "q": words})
-
-
 def static_files(config: Config) -> dict[str, bytes]:
     """The theme's static files under `static/`; a user theme's file replaces the default one of the same name."""
     files: dict[str, Path] = {}
@@ -722,10 +716,12 @@ def _month_path(key: str) -> str:
 def compare_url(from_page: str, older: Report, newer: Report) -> str:
     """The link from a night page to compare.html with the suite's previous night (a) and this one (b)."""
     # What urlencode gives, built per night: the dates are digits and '-', only the suite needs quoting.
-    return f"{_link(from_page, layout.COMPARE)}?a={older.date}&b={newer.date}&suite={_quoted(newer.suite)}"
+    return f"{_link(from_page, layout.COMPARE)}?a={older.date}&b={newer.date}&suite={_query_value(newer.suite)}"
 
 
-_quoted = functools.lru_cache(maxsize=1024)(urllib.parse.quote_plus)  # a query value: few suites, a link per night
+# One value of a query string, as urlencode quotes it. Memoised: the suites and a signature's words recur night
+# after night, and a full build makes a link with them on every night page.
+_query_value = functools.lru_cache(maxsize=4096)(urllib.parse.quote_plus)
 
 
 def _list_chunks(ordered: list[Report], size: int) -> list[list[Report]]:
@@ -996,7 +992,7 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
             timelines[r.suite],
             lambda first: _link(path, pages[first.source]),
             # The index's search (search.js) over every night of the suite; `~` is how it names the suite ''.
-            lambda words: _link(path, layout.INDEX) + "?" + _search_query(r.suite, words),
+            lambda words: f"{_link(path, layout.INDEX)}?suite={_query_value(r.suite or '~')}&q={_query_value(words)}",
         )
 
     def sig_key(r: Report) -> bytes:
