@@ -216,14 +216,14 @@ def _extract_stamp(config: Config) -> str:
 
 
 def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tuple[dict[str, Extracted], int]:
-    """Every report's extraction, from the cache where its (size, mtime_ns) still match; and how many PDFs were read."""
+    """Every report's extraction, from the cache where its stamp still matches; and how many PDFs were read."""
     out: dict[str, Extracted] = {}
     todo: list[Found] = []
     for f in found:
         if not f.readable:
             out[f.source] = unavailable(UNREADABLE)
             continue
-        hit = cache.get(f.path, f.size, f.mtime_ns)
+        hit = cache.get(f.path, f.stamp)
         if hit is None:
             todo.append(f)
         else:
@@ -231,7 +231,7 @@ def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tu
     fresh = extract_many([(f.path, f.size) for f in todo], summary_length)
     for f, value in zip(todo, fresh, strict=True):
         out[f.source] = value
-        cache.put(f.path, f.size, f.mtime_ns, value)
+        cache.put(f.path, f.stamp, value)
     return out, len(todo)
 
 
@@ -263,7 +263,8 @@ def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: lis
                 summary_source=x.summary_source,
                 problems=tuple(problems),
                 signatures=x.signatures,
-                made_from=f"{f.source}\0{f.size}\0{f.mtime_ns}\0{f.readable}\0{stamp}",
+                # The file's own path, not the shown name: two names that clean_text shows alike are two files.
+                made_from=f"{f.path}\0{f.stamp}\0{f.readable}\0{stamp}",
             )
         )
     return reports
@@ -377,7 +378,7 @@ def _plan(
         if report.source not in unpublished:
             f = by_source[report.source]
             plan.copies[paths.pdfs[report.source]] = f.path
-            plan.stamps[paths.pdfs[report.source]] = (f.size, f.mtime_ns)
+            plan.stamps[paths.pdfs[report.source]] = f.stamp
     plan.copies.update(pdfjs_files())
     clash = (set(plan.files) | set(plan.staged)) & set(plan.copies)
     if clash:

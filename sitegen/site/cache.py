@@ -1,6 +1,6 @@
 """The extraction cache: versioned JSON lines beside (never inside) the output, so a rebuild opens only changed PDFs.
 
-An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns). The first line
+An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns, inode). The first line
 says which extractor, pypdf and extraction settings the entries are for; when those change the
 whole file is dropped. A build that read a few new PDFs appends their lines instead of writing the
 file again (the whole file is 8.6 MB at 10,000 reports; writing it was a tenth of a one-new build),
@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 # A cached result's JSON: bytes once put, a view into the loaded file before (so loading copies nothing).
 Result = bytes | memoryview
-CACHE_FORMAT = 3  # 3: results as rows (Extracted.to_row); 2: as objects; 1: one JSON object, written whole every time
+# A file's (size, mtime_ns, inode): the inode tells a new file renamed over the old one (the nightly job's way of
+# writing) from the old one, even when it has the same size and its mtime was set back (`cp -p`, `tar`, `rsync -t`).
+Stamp = tuple[int, int, int]
+CACHE_FORMAT = 4  # 4: the inode in the stamp; 3: results as rows (Extracted.to_row); 2: as objects; 1: one JSON object
 # Dead lines a cache may carry before it is rewritten: this many, plus a quarter of its live entries.
 COMPACT_SLACK = 64
 
@@ -53,16 +56,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class ExtractCache:
-    """Extraction results by PDF path, valid while the file's size and mtime_ns are unchanged.
+    """Extraction results by PDF path, valid while the file's Stamp is unchanged.
 
     Each entry keeps its result as the JSON bytes of its line, decoded only when a build asks for it:
     decoded all at once, 10,000 entries took 70 MB more memory than their 8.6 MB of text.
     """
 
-    def __init__(self, file: Path, stamp: str, entries: dict[str, tuple[int, int, Result]] | None = None, dead: int = 0):
+    def __init__(self, file: Path, stamp: str, entries: dict[str, tuple[Stamp, Result]] | None = None, dead: int = 0):
         self.file = file
         self.stamp = stamp
-        self._entries: dict[str, tuple[int, int, Result]] = entries or {}  # path -> (size, mtime_ns, result as JSON)
+        self._entries: dict[str, tuple[Stamp, Result]] = entries or {}  # path -> (its file's stamp, result as JSON)
         self._used: set[str] = set()
         self._new: list[str] = []  # paths put since the load: their lines are appended by save()
         self._dead = dead  # lines in the file that no get() will see (superseded or unreadable)
@@ -100,25 +103,25 @@ class ExtractCache:
         cache._loaded = (loaded.st_ino, len(raw))
         return cache, []
 
-    def get(self, path: Path, size: int, mtime_ns: int) -> Extracted | None:
+    def get(self, path: Path, stamp: Stamp) -> Extracted | None:
         """The cached result for this exact file version, or None."""
         key = str(path)
         entry = self._entries.get(key)
         self._used.add(key)
-        if entry is None or entry[0] != size or entry[1] != mtime_ns:
+        if entry is None or entry[0] != stamp:
             return None
         try:
-            row = json.loads(bytes(entry[2]))
+            row = json.loads(bytes(entry[1]))
             return Extracted.from_row(row) if isinstance(row, list) else None
         except (ValueError, RecursionError, TypeError):  # torn or hand-edited: read from its PDF again
             return None
 
-    def put(self, path: Path, size: int, mtime_ns: int, extracted: Extracted) -> None:
+    def put(self, path: Path, stamp: Stamp, extracted: Extracted) -> None:
         key = str(path)
         if key in self._entries:
             self._dead += 1  # its line in the file is superseded by the one save() appends
         result = json.dumps(extracted.to_row(), separators=(",", ":"), allow_nan=False).encode()
-        self._entries[key] = (size, mtime_ns, result)
+        self._entries[key] = (stamp, result)
         self._new.append(key)
         self._used.add(key)
 
@@ -185,14 +188,14 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _line(key: str, entry: tuple[int, int, Result]) -> bytes:
-    """`[path, size, mtime_ns]`, a tab, the result's JSON: JSON text never holds a raw tab or newline."""
-    size, mtime_ns, result = entry
-    return json.dumps([key, size, mtime_ns]).encode() + b"\t" + result + b"\n"
+def _line(key: str, entry: tuple[Stamp, Result]) -> bytes:
+    """`[path, size, mtime_ns, inode]`, a tab, the result's JSON: JSON text never holds a raw tab or newline."""
+    stamp, result = entry
+    return json.dumps([key, *stamp]).encode() + b"\t" + result + b"\n"
 
 
-def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[int, int, Result]], int]:
-    """{path: (size, mtime_ns, result as JSON)} from the lines of `raw` after `start`, and how many lines are dead.
+def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[Stamp, Result]], int]:
+    """{path: (stamp, result as JSON)} from the lines of `raw` after `start`, and how many lines are dead.
 
     The heads of all lines are decoded in one go, as one JSON array; only when that fails (a file
     edited by hand) line by line. The results stay views into `raw`, not copies, until get() asks.
@@ -218,11 +221,11 @@ def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[int, int, Result]]
         decoded = []
     if len(decoded) != len(heads):  # it did not parse, or an edited head holds a comma at its top level
         decoded = [_decoded(head) for head in heads]
-    entries: dict[str, tuple[int, int, Result]] = {}
+    entries: dict[str, tuple[Stamp, Result]] = {}
     for head, result in zip(decoded, results, strict=True):
-        if isinstance(head, list) and len(head) == 3 and isinstance(head[0], str) and type(head[1]) is int and type(head[2]) is int:
+        if isinstance(head, list) and len(head) == 4 and isinstance(head[0], str) and all(type(n) is int for n in head[1:]):
             dead += head[0] in entries
-            entries[head[0]] = (head[1], head[2], result)
+            entries[head[0]] = ((head[1], head[2], head[3]), result)
         else:
             dead += 1
     return entries, dead

@@ -79,15 +79,28 @@ def _template_cache(config: Config) -> Any:
     """Compiled templates kept in the cache folder: compiling the theme costs a new process about 0.3 s.
 
     jinja2 checks each template's source against its cached code, so an edited template is compiled again.
+    A cache is only ever a saving: a folder deleted while the dev server runs is made again, and one that
+    cannot be written or read costs the compile, never the build.
     """
     import jinja2
 
     folder = config.path("cache_dir") / "templates"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # an unwritable cache folder costs the compile, nothing else
-    return jinja2.FileSystemBytecodeCache(str(folder))
+
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):  # unreadable or torn: compiled again
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError as exc:
+                log.debug("compiled template not kept in %s: %s", folder, exc)
+
+    return Cache(str(folder))
 
 
 def make_environment(config: Config) -> Any:
@@ -587,7 +600,8 @@ def _template_problem(exc: BaseException) -> str | None:
 # --- keys: a page is rendered only when its key, a digest of all its inputs, has changed ----------
 
 _env_lock = threading.Lock()
-_environments: dict[str, Any] = {}  # theme fingerprint -> jinja2 Environment (at most one kept): templates compile once
+# Theme fingerprint and cache folder -> jinja2 Environment (at most one kept): templates compile once per process.
+_environments: dict[str, Any] = {}
 
 
 def _theme_fingerprint(config: Config) -> str:
@@ -602,12 +616,15 @@ def _theme_fingerprint(config: Config) -> str:
 
 
 def _environment(config: Config, fingerprint: str) -> Any:
+    # By cache folder too: the environment writes its compiled templates there, and one process (the dev server,
+    # a test run) may build projects with different cache folders.
+    key = f"{fingerprint}\0{config.path('cache_dir')}"
     with _env_lock:
-        env = _environments.get(fingerprint)
+        env = _environments.get(key)
         if env is None:
             env = make_environment(config)
             _environments.clear()
-            _environments[fingerprint] = env
+            _environments[key] = env
         return env
 
 

@@ -26,7 +26,7 @@ _DATE_SHAPED = re.compile(r"^report-\d{4}-\d{2}-\d{2}-[a-z][a-z0-9_]*\.pdf\Z", r
 
 @dataclass(frozen=True)
 class Found:
-    """One report PDF found by the scan: where it is, what its name says and its (size, mtime_ns) stamp."""
+    """One report PDF found by the scan: where it is, what its name says and its stamp (size, mtime_ns, inode)."""
 
     source: str  # path relative to the reports folder, POSIX separators, as shown (clean_text)
     path: Path  # absolute path (for a symlink inside the folder: the link, which stat follows)
@@ -36,6 +36,12 @@ class Found:
     size: int
     mtime_ns: int
     readable: bool = True  # False: its name is a report's but the file cannot be opened
+    inode: int = 0
+
+    @property
+    def stamp(self) -> tuple[int, int, int]:
+        """What stands for the file's contents (cache.Stamp): a new file renamed over it has another inode."""
+        return (self.size, self.mtime_ns, self.inode)
 
 
 @dataclass
@@ -149,6 +155,7 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         readable=readable,
+        inode=st.st_ino,
     )
 
 

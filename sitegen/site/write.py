@@ -48,8 +48,8 @@ class Plan:
     keep: dict[str, str] = field(default_factory=dict)  # pages not rendered, as their key is unchanged: path -> key
     keys: dict[str, str] = field(default_factory=dict)  # the key of each rendered page, recorded for the next build
     staged: dict[str, tuple[str, int]] = field(default_factory=dict)  # written into a first build's staging already: (sha, size)
-    # (size, mtime_ns) of a copy's source as the scan saw it (the PDFs); a copy without one is stat'ed (pdf.js).
-    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # (size, mtime_ns, inode) of a copy's source as the scan saw it (the PDFs); a copy without one is stat'ed (pdf.js).
+    stamps: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def paths(self) -> set[str]:
         return set(self.files) | set(self.copies) | set(self.keep) | set(self.staged)
@@ -532,7 +532,7 @@ def _parents(folder: str) -> list[str]:
 
 
 def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
-    """What a copy's record says it was made from: [source, size, mtime_ns].
+    """What a copy's record says it was made from: [source, size, mtime_ns, inode].
 
     The PDFs' stamps are the scan's: 10,000 stat calls fewer per build, and the record names the version
     the build saw. Should the file change after the scan, the next scan sees a newer stamp and places it again.
@@ -540,7 +540,7 @@ def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
     stamp = plan.stamps.get(rel)
     if stamp is None:
         st = src.stat()
-        stamp = (st.st_size, st.st_mtime_ns)
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
     return [str(src), *stamp]
 
 

@@ -406,3 +406,93 @@ def test_a_pdf_rewritten_while_the_build_runs_is_published_anew_by_the_next_buil
     assert after.extracted == 1  # the new version's summary is read; the others come from the cache
     assert (root / "public" / "pdf" / "report-2021-07-09-bad.pdf").read_bytes() == pdf.read_bytes()
     assert "second version" in (root / "public" / "reports.json").read_text()
+
+
+def test_one_process_builds_on_after_its_cache_folder_is_deleted_and_for_another_cache_folder(tmp_path, make_pdf):
+    """The dev server keeps compiled templates in the cache folder: deleting that folder while it runs, or building
+    another project in the same process, must neither fail a build nor write into the first project's cache."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_pdf(first / "reports" / "report-2021-07-08-good.pdf", subject="one")
+    build_site(parse_config({}, first))
+    shutil.rmtree(first / ".sitegen-cache")
+    make_pdf(first / "reports" / "report-2021-07-09-bad.pdf", subject="two")
+
+    # index_limit 1 draws list pages: a template the first build never compiled, so its compiled code is written now.
+    result = build_site(parse_config({"index_limit": 1}, first))
+
+    assert (first / "public" / "page" / "2.html").is_file() and result.shown == 2
+    make_pdf(second / "reports" / "report-2021-07-09-good.pdf", subject="other project")
+    make_pdf(second / "reports" / "report-2021-07-10-good.pdf", subject="other project, next night")
+    build_site(parse_config({"index_limit": 1}, second))
+    assert any((second / ".sitegen-cache" / "templates").iterdir())  # its own compiled templates, in its own cache
+
+
+def _same_size_variant(make_pdf, path, tag):
+    """A PDF whose headline holds `tag` (four characters) as plain bytes: variants differ in content, not in size."""
+    summary = {"schema": 1, "headline": f"headline {tag}", "date": path.name[7:17], "status": path.name[18:-4]}
+    return make_pdf(path, subject=f"night {tag}", summary=summary)
+
+
+def _equals_a_clean_build(tmp_path, root, label):
+    other = tmp_path / f"clean-{label}"
+    build_site(parse_config({"output": str(other / "public"), "cache_dir": str(other / "cache")}, root))
+    assert tree(root / "public") == tree(other / "public")
+
+
+def test_a_report_replaced_by_a_same_size_file_with_its_mtime_set_back_is_read_and_published_again(tmp_path, make_pdf):
+    """`cp -p`, tar and rsync -t keep the mtime; the nightly job renames a new file over the old one: a new inode."""
+    root = tmp_path / "project"
+    pdf = _same_size_variant(make_pdf, root / "reports" / "a" / "report-2021-01-02-bad.pdf", "A002")
+    _same_size_variant(make_pdf, root / "reports" / "a" / "report-2021-01-01-good.pdf", "A001")
+    build_site(parse_config({}, root))
+    before = pdf.stat()
+    newer = pdf.with_name("next.tmp")
+    newer.write_bytes(pdf.read_bytes().replace(b"A002", b"Z999"))
+    os.utime(newer, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(newer, pdf)
+
+    result = build_site(parse_config({}, root))
+
+    assert result.extracted == 1
+    assert "headline Z999" in (root / "public" / "reports.json").read_text()
+    assert (root / "public" / "pdf" / "a" / "report-2021-01-02-bad.pdf").read_bytes() == pdf.read_bytes()
+    _equals_a_clean_build(tmp_path, root, "replaced")
+
+
+def test_a_symlinked_report_pointed_at_another_pdf_of_the_same_size_and_mtime_is_published_anew(tmp_path, make_pdf):
+    root = tmp_path / "project"
+    reports = root / "reports"
+    first = _same_size_variant(make_pdf, reports / "a" / "report-2021-01-05-good.pdf", "P001")
+    second = _same_size_variant(make_pdf, reports / "a" / "report-2021-01-06-good.pdf", "P002")
+    stamp = first.stat()
+    os.utime(second, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    (reports / "l").mkdir()
+    link = reports / "l" / "report-2021-01-07-good.pdf"
+    os.symlink("../a/report-2021-01-05-good.pdf", link)
+    build_site(parse_config({}, root))
+    link.unlink()
+    os.symlink("../a/report-2021-01-06-good.pdf", link)
+
+    build_site(parse_config({}, root))
+
+    assert (root / "public" / "pdf" / "l" / "report-2021-01-07-good.pdf").read_bytes() == second.read_bytes()
+    _equals_a_clean_build(tmp_path, root, "relinked")
+
+
+def test_two_folders_shown_alike_are_two_reports_for_the_page_keys(tmp_path, make_pdf):
+    """'x\\x01' and 'x\\x02' are both shown as 'x\\ufffd': when the one shown goes, the other's night takes its place,
+    and its pages must say what its own PDF says even with the same size and mtime."""
+    root = tmp_path / "project"
+    reports = root / "reports"
+    _same_size_variant(make_pdf, reports / "a" / "report-2021-01-01-good.pdf", "A001")
+    kept = _same_size_variant(make_pdf, reports / "x\x01" / "report-2021-01-03-good.pdf", "X001")
+    gone = _same_size_variant(make_pdf, reports / "x\x02" / "report-2021-01-03-good.pdf", "X002")
+    stamp = kept.stat()
+    os.utime(gone, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    build_site(parse_config({}, root))
+    gone.unlink()
+
+    build_site(parse_config({}, root))
+
+    assert "headline X001" in (root / "public" / "reports.json").read_text()
+    _equals_a_clean_build(tmp_path, root, "shown-alike")

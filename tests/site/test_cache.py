@@ -103,7 +103,7 @@ def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
 
 
 def cache_lines(project):
-    """The cache file, its header and its entries as [path, size, mtime_ns, result]."""
+    """The cache file, its header and its entries as [path, size, mtime_ns, inode, result]."""
     (cache_file,) = (project / ".sitegen-cache").glob("extract-*.jsonl")
     head, *lines = cache_file.read_bytes().splitlines()
     rows = [line.partition(b"\t") for line in lines]
@@ -165,13 +165,13 @@ def test_dead_lines_stay_bounded_however_often_a_report_is_rewritten(tmp_path):
     for round_ in range(200):
         cache, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
         assert warnings == []
-        cache.get(tmp_path / "x.pdf", 1, round_)
-        cache.put(tmp_path / "x.pdf", 1, round_, value)
+        cache.get(tmp_path / "x.pdf", (1, round_, 0))
+        cache.put(tmp_path / "x.pdf", (1, round_, 0), value)
         assert cache.save() == []
     (cache_file,) = (tmp_path / "cache").glob("*.jsonl")
     assert len(cache_file.read_bytes().splitlines()) <= 2 + COMPACT_SLACK
     again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert again.get(tmp_path / "x.pdf", 1, 199) == value and again.get(tmp_path / "x.pdf", 1, 198) is None
+    assert again.get(tmp_path / "x.pdf", (1, 199, 0)) == value and again.get(tmp_path / "x.pdf", (1, 198, 0)) is None
 
 
 def test_the_cache_of_an_older_sitegen_is_replaced(project):
@@ -200,7 +200,7 @@ def test_a_cache_of_the_previous_line_format_is_read_again_quietly_and_rewritten
     assert (again.extracted, again.warnings) == (2, [])
     assert "stale" not in (project / "public" / "reports.json").read_text()
     _file, (new_header, *new_rows) = cache_lines(project)
-    assert new_header["format"] == CACHE_FORMAT and all(isinstance(row[3], list) for row in new_rows)
+    assert new_header["format"] == CACHE_FORMAT and all(isinstance(row[-1], list) for row in new_rows)
 
 
 def test_signatures_survive_the_cache_field_by_field(tmp_path):
@@ -214,10 +214,10 @@ def test_signatures_survive_the_cache_field_by_field(tmp_path):
     value = Extracted(title="t", summary="s", pages=1, metrics={"errors": 1.5}, extra={"x": [1]}, summary_date="2021-07-09",
                       summary_status="bad", summary_suite="a", problems=("p",), signatures=sigs)
     cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    cache.put(tmp_path / "x.pdf", 1, 1, value)
+    cache.put(tmp_path / "x.pdf", (1, 1, 0), value)
     assert cache.save() == []
     loaded, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert loaded.get(tmp_path / "x.pdf", 1, 1) == value
+    assert loaded.get(tmp_path / "x.pdf", (1, 1, 0)) == value
 
 
 @pytest.mark.parametrize("result", [b'["t"]', b'[1,2,3,4,{},{},5,6,7,[],[["k"]]]', b'["t","s","none",1,[],{},null,null,null,[],[]]'])
@@ -226,31 +226,31 @@ def test_a_cache_line_of_the_wrong_shape_is_read_again_not_trusted(tmp_path, res
     cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     cache.save()  # no file yet: writes nothing
     file = tmp_path / "cache" / cache.file.name
-    file.write_bytes(cache._header() + json.dumps([str(tmp_path / "x.pdf"), 1, 1]).encode() + b"\t" + result + b"\n")
+    file.write_bytes(cache._header() + json.dumps([str(tmp_path / "x.pdf"), 1, 1, 0]).encode() + b"\t" + result + b"\n")
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert warnings == [] and loaded.get(tmp_path / "x.pdf", 1, 1) is None
+    assert warnings == [] and loaded.get(tmp_path / "x.pdf", (1, 1, 0)) is None
 
 
 def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
     cache, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert warnings == []
     value = Extracted(title="t", summary="s", pages=2, metrics={"errors": 3}, problems=("p",))
-    cache.put(tmp_path / "x.pdf", 10, 5, value)
-    assert cache.get(tmp_path / "x.pdf", 10, 5) == value
-    assert cache.get(tmp_path / "x.pdf", 11, 5) is None
-    assert cache.get(tmp_path / "x.pdf", 10, 6) is None
+    cache.put(tmp_path / "x.pdf", (10, 5, 0), value)
+    assert cache.get(tmp_path / "x.pdf", (10, 5, 0)) == value
+    assert cache.get(tmp_path / "x.pdf", (11, 5, 0)) is None
+    assert cache.get(tmp_path / "x.pdf", (10, 6, 0)) is None
     assert cache.save() == []
 
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert warnings == []
-    assert loaded.get(tmp_path / "x.pdf", 10, 5) == value
+    assert loaded.get(tmp_path / "x.pdf", (10, 5, 0)) == value
     other, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "another stamp")
-    assert other.get(tmp_path / "x.pdf", 10, 5) is None
+    assert other.get(tmp_path / "x.pdf", (10, 5, 0)) is None
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     cache = ExtractCache(tmp_path / "cache" / "c.jsonl", "stamp")
-    cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
+    cache.put(tmp_path / "x.pdf", (1, 1, 0), Extracted())
     cache.save()
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["c.jsonl", "c.jsonl.lock"]
 
@@ -258,7 +258,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
 def test_unwritable_cache_is_a_warning(tmp_path):
     (tmp_path / "blocker").write_text("a file where the cache folder should be")
     cache = ExtractCache(tmp_path / "blocker" / "c.jsonl", "stamp")
-    cache.put(tmp_path / "x.pdf", 1, 1, Extracted())
+    cache.put(tmp_path / "x.pdf", (1, 1, 0), Extracted())
     (warning,) = cache.save()
     assert "cannot be written" in warning
 
@@ -267,38 +267,38 @@ def test_two_sites_with_other_settings_never_read_each_others_results(tmp_path):
     # Two outputs from one reports folder build at the same time (their build locks are per output).
     short, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "summary_length 100")
     long_, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "summary_length 500")
-    long_.put(tmp_path / "b.pdf", 1, 1, Extracted(summary="made for 500"))
+    long_.put(tmp_path / "b.pdf", (1, 1, 0), Extracted(summary="made for 500"))
     assert long_.save() == []
-    short.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="made for 100"))
+    short.put(tmp_path / "a.pdf", (1, 1, 0), Extracted(summary="made for 100"))
     assert short.save() == []  # the file is no longer the one it loaded: it is rewritten, not appended to
 
     for stamp, path, expected in (("summary_length 100", "a.pdf", "made for 100"), ("summary_length 500", "a.pdf", None)):
         again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", stamp)
-        hit = again.get(tmp_path / path, 1, 1)
+        hit = again.get(tmp_path / path, (1, 1, 0))
         assert (hit.summary if hit else None) == expected
 
 
 def test_two_builds_appending_at_once_lose_at_most_an_entry(tmp_path):
     first, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    first.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="a"))
+    first.put(tmp_path / "a.pdf", (1, 1, 0), Extracted(summary="a"))
     first.save()
     one, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     two, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     for cache, name in ((one, "b"), (two, "c")):
-        assert cache.get(tmp_path / "a.pdf", 1, 1) == Extracted(summary="a")
-        cache.put(tmp_path / f"{name}.pdf", 1, 1, Extracted(summary=name))
+        assert cache.get(tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
+        cache.put(tmp_path / f"{name}.pdf", (1, 1, 0), Extracted(summary=name))
         assert cache.save() == []
 
     after, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert warnings == []
-    found = {name: after.get(tmp_path / f"{name}.pdf", 1, 1) for name in "abc"}
+    found = {name: after.get(tmp_path / f"{name}.pdf", (1, 1, 0)) for name in "abc"}
     assert found["a"] == Extracted(summary="a") and found["c"] == Extracted(summary="c")
     assert found["b"] in (None, Extracted(summary="b"))  # lost at worst (read again), never wrong
 
 
 def test_a_hand_edited_line_costs_only_itself(tmp_path):
     cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    cache.put(tmp_path / "a.pdf", 1, 1, Extracted(summary="a"))
+    cache.put(tmp_path / "a.pdf", (1, 1, 0), Extracted(summary="a"))
     cache.save()
     (file,) = (tmp_path / "cache").glob("*.jsonl")
     with file.open("ab") as fh:
@@ -307,8 +307,8 @@ def test_a_hand_edited_line_costs_only_itself(tmp_path):
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
 
     assert warnings == []
-    assert loaded.get(tmp_path / "a.pdf", 1, 1) == Extracted(summary="a")
-    assert loaded.get(Path("x"), 1, 2) is None
+    assert loaded.get(tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
+    assert loaded.get(Path("x"), (1, 2, 0)) is None
 
 
 def test_a_cache_folder_that_cannot_be_used_is_named_and_the_site_is_left_alone(project):
