@@ -51,6 +51,11 @@ class Plan:
     # (size, mtime_ns, inode) of a copy's source as the scan saw it (the PDFs); a copy without one is stat'ed (pdf.js).
     stamps: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
+    def may_link(self, rel: str) -> bool:
+        """Whether the copy at `rel` may be a hard link to its source: the reports' PDFs only (10,000 copies would double
+        the disk). pdf.js is really copied: a link would make an edit of the site write into sitegen's installed files."""
+        return rel in self.stamps
+
     def paths(self) -> set[str]:
         return set(self.files) | set(self.copies) | set(self.keep) | set(self.staged)
 
@@ -242,14 +247,14 @@ def _remove_leftovers(output: Path) -> None:
                     shutil.rmtree(path, ignore_errors=True)
 
 
-def _place(src: Path, dst: str) -> None:
-    """Hard-link a file into the new site, or copy it where links are impossible (other file system).
+def _place(src: Path, dst: str, link: bool) -> None:
+    """Hard-link a file into the new site (if `link`), or copy it where links are impossible (other file system).
 
     A file others may not read (a 0600 PDF from the nightly job) is copied too: a link shares its
     mode, and the web server, running as another user, could not serve it.
     """
     try:
-        if os.stat(src).st_mode & 0o004:
+        if link and os.stat(src).st_mode & 0o004:
             _link(src, dst)
             return
     except OSError:
@@ -357,7 +362,7 @@ def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, An
         for rel in sorted(plan.copies):
             src = plan.copies[rel]
             key = _source_key(plan, rel, src)
-            _place(src, target(rel))
+            _place(src, target(rel), plan.may_link(rel))
             records[rel] = {"src": key}
         new_tree = tree(staging)
         for rel, rec in records.items():
@@ -433,7 +438,7 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         for rel in todo:
             dst = target(rel)
             staged = staged_root + rel if rel in plan.staged else None
-            undo.replace(dst, plan.files.get(rel), plan.copies.get(rel), staged, existed=rel in old_tree)
+            undo.replace(dst, plan.files.get(rel), plan.copies.get(rel), staged, existed=rel in old_tree, link=plan.may_link(rel))
             records[rel]["stamp"] = _stamp(os.stat(dst, follow_symlinks=False))
     except BaseException:
         undo.roll_back()  # a failed build leaves the previous site as it was
@@ -442,7 +447,7 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
 
     removed = sorted(set(old_tree) - set(records))
     for rel in removed:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or its folder was set aside for a file
             os.unlink(root + rel)
     _remove_empty_folders(output, removed)
     if staged_root:
@@ -464,8 +469,10 @@ class _Undo:
         self.root = root
         self.done: list[tuple[str, str | None]] = []  # (destination, its kept old version or None if it is new)
 
-    def replace(self, dst: str, data: bytes | None, src: Path | None, staged: str | None, *, existed: bool) -> None:
-        """Put `data`, a link to (or copy of) `src`, or the file at `staged` (moved) at `dst`."""
+    def replace(
+        self, dst: str, data: bytes | None, src: Path | None, staged: str | None, *, existed: bool, link: bool
+    ) -> None:
+        """Put `data`, a link to (if `link`) or copy of `src`, or the file at `staged` (moved) at `dst`."""
         folder, n = os.path.dirname(dst), len(self.done)  # numbered: unique however long or alike the names are
         tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"
         try:
@@ -476,11 +483,15 @@ class _Undo:
                 _move(staged, tmp)
             else:
                 assert src is not None
-                _place(src, tmp)
+                _place(src, tmp, link)
             kept = None
             if existed:
                 kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
                 _link(dst, kept)
+            elif os.path.isdir(dst) and not os.path.islink(dst):
+                # A folder where the site has a file (made by hand): set aside like an old file, so the site heals.
+                kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
+                os.rename(dst, kept)
             self.done.append((dst, kept))
             os.replace(tmp, dst)
         except OSError as exc:  # name the site's file, not the temp file beside it
@@ -495,12 +506,20 @@ class _Undo:
             with contextlib.suppress(OSError):
                 if kept is None:
                     os.unlink(dst)
+                elif os.path.isdir(kept):  # a folder set aside: the file now in its place goes first
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(dst)
+                    os.rename(kept, dst)
                 else:
                     os.replace(kept, dst)
 
     def forget(self) -> None:
         for _dst, kept in self.done:
-            if kept is not None:
+            if kept is None:
+                continue
+            if os.path.isdir(kept) and not os.path.islink(kept):
+                shutil.rmtree(kept, ignore_errors=True)
+            else:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(kept)
 
@@ -532,7 +551,7 @@ def _parents(folder: str) -> list[str]:
 
 
 def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
-    """What a copy's record says it was made from: [source, size, mtime_ns, inode].
+    """What a copy's record says it was made from: [source, size, mtime_ns, inode], plus "copy" where it may not be a link.
 
     The PDFs' stamps are the scan's: 10,000 stat calls fewer per build, and the record names the version
     the build saw. Should the file change after the scan, the next scan sees a newer stamp and places it again.
@@ -541,7 +560,8 @@ def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
     if stamp is None:
         st = src.stat()
         stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-    return [str(src), *stamp]
+    # "copy": a site built when pdf.js was linked, not copied, gets copies in place of the links.
+    return [str(src), *stamp] if plan.may_link(rel) else [str(src), *stamp, "copy"]
 
 
 def _same_file(old: str, src: Path) -> bool:

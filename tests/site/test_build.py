@@ -16,6 +16,7 @@ from sitegen.cli import main
 from sitegen.config import parse_config
 from sitegen.errors import BuildError, UsageError
 from sitegen.site import layout
+from sitegen.site.assets import PDFJS_VENDORED
 from sitegen.site.build import build_site
 
 SUMMARY = {
@@ -68,8 +69,10 @@ def test_output_tree_and_reports_json(project):
         original = project / "reports" / report.source
         assert published.read_bytes() == original.read_bytes()
         assert published.stat().st_ino == original.stat().st_ino
-    # pdf.js: the ES-module builds only, no legacy build and no source maps.
+    # pdf.js: the ES-module builds only, no legacy build and no source maps; copies, not links to the installed package.
     assert "static/pdfjs/build/pdf.min.mjs" in files
+    vendored = PDFJS_VENDORED / "build" / "pdf.min.mjs"
+    assert (out / "static/pdfjs/build/pdf.min.mjs").stat().st_ino != vendored.stat().st_ino
     assert not [p for p in files if p.endswith(".map") or "/legacy/" in p]
 
     doc = catalog(project)
@@ -320,7 +323,7 @@ def test_failed_write_leaves_the_previous_site_untouched(project, make_pdf, monk
     make_pdf(project / "reports" / "report-2021-07-11-bad.pdf")
     calls = []
 
-    def failing_place(src, dst):
+    def failing_place(src, dst, link):
         calls.append(src)
         raise OSError(28, "No space left on device", str(dst))
 
@@ -502,16 +505,31 @@ def test_private_pdfs_are_copied_so_a_web_server_can_read_them(tmp_path, make_pd
     assert private.stat().st_mode & 0o777 == 0o600
 
 
-def test_a_folder_where_a_page_goes_is_an_error_naming_the_page(project):
+def test_a_page_that_cannot_be_written_is_named_in_the_error_and_the_site_rolled_back(project, monkeypatch):
     build(project)
     page = project / "public" / "compare.html"
-    page.unlink()
-    page.mkdir()
+    real_replace = os.replace
+
+    def refusing(src, dst, *args, **kwargs):
+        if str(dst) == str(page):
+            raise PermissionError(13, "Permission denied", str(src))  # the error names the temp file beside the page
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refusing)
     with pytest.raises(BuildError) as info:
         build(project, title="changed")  # every page changes: compare.html is written too
+    monkeypatch.undo()
     assert str(page) in str(info.value) and ".sitegen-tmp" not in str(info.value)
-    page.rmdir()
     assert (project / "public" / "index.html").read_text().count("changed") == 0  # rolled back: still the old title
     build(project, title="changed")
-    assert page.is_file()
+    assert "changed" in (project / "public" / "index.html").read_text()
 
+
+def test_editing_the_sites_pdfjs_in_place_leaves_the_installed_pdfjs_alone(project):
+    """A deploy step that rewrites files in place (or a slip by hand) must not write into sitegen's own install."""
+    build(project)
+    vendored = PDFJS_VENDORED / "web" / "pdf_viewer.mjs"
+    before = vendored.read_bytes()
+    with open(project / "public" / "static" / "pdfjs" / "web" / "pdf_viewer.mjs", "r+b") as fh:
+        fh.write(b"tampered")
+    assert vendored.read_bytes() == before

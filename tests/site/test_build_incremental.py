@@ -496,3 +496,35 @@ def test_two_folders_shown_alike_are_two_reports_for_the_page_keys(tmp_path, mak
 
     assert "headline X001" in (root / "public" / "reports.json").read_text()
     _equals_a_clean_build(tmp_path, root, "shown-alike")
+
+
+def test_a_theme_of_bare_templates_that_gains_a_templates_folder_is_built_from_that_folder(tmp_path, make_pdf):
+    """A user theme is either bare templates or the default's layout (templates/, static/): the folder that holds
+    the templates decides, so an empty templates/ appearing is a change even though no file changed."""
+    root = tmp_path / "project"
+    make_pdf(root / "reports" / "report-2021-01-01-good.pdf", subject="one night")
+    (root / "flat").mkdir()
+    (root / "flat" / "base.html").write_text('{% extends "default:base.html" %}{% block footer %}<footer>FLAT</footer>{% endblock %}')
+    build_site(parse_config({"theme": "flat"}, root))
+    assert "FLAT" in (root / "public" / "index.html").read_text()
+    (root / "flat" / "templates").mkdir()
+
+    result = build_site(parse_config({"theme": "flat"}, root))
+
+    assert "index.html" in result.changed and "FLAT" not in (root / "public" / "index.html").read_text()
+
+
+def test_a_folder_put_where_a_page_belongs_is_replaced_by_the_page(tmp_path, make_pdf):
+    root = tmp_path / "project"
+    make_pdf(root / "reports" / "report-2021-01-01-good.pdf", subject="one night")
+    build_site(parse_config({}, root))
+    page = root / "public" / "compare.html"
+    page.unlink()
+    page.mkdir()
+    (page / "stray.txt").write_text("put here by hand")
+
+    build_site(parse_config({}, root))
+
+    assert page.is_file()
+    _equals_a_clean_build(tmp_path, root, "folder-for-page")
+    assert not [p.name for p in page.parent.iterdir() if p.name.startswith(".sitegen-tmp")]
