@@ -336,10 +336,18 @@ def _key_text(key: str) -> str:
 _PROBLEMS_SHOWN = 50  # a file of 50,000 unknown keys gets a readable message, not 50,000 lines
 
 
+def theme_problem(folder: Path) -> str | None:
+    """What is wrong with a configured theme folder, or None: said at parse time with every other problem, and again
+    by the build should the folder be gone by then."""
+    return None if folder.is_dir() else f"config key 'theme': folder not found: {folder}"
+
+
 def parse_config(raw: Any, root: Path, source: Path | None = None) -> Config:
     """Validate an already-decoded config mapping; raises ConfigError listing every problem."""
     problems: list[str] = []
     data = _validate(SCHEMA, raw, "", problems)
+    if isinstance(data.get("theme"), str) and data["theme"] and (problem := theme_problem((root / data["theme"]).resolve())):
+        problems.append(problem)
     if len(problems) > _PROBLEMS_SHOWN:
         problems = [*problems[:_PROBLEMS_SHOWN], f"... and {len(problems) - _PROBLEMS_SHOWN} more problem(s)"]
     if problems:

@@ -40,8 +40,11 @@ def suite_problem(suite: str) -> str | None:
 
 # What no output format takes as text: C0 and C1 controls (tab and newline are handled apart), lone
 # surrogates (UTF-8 cannot encode them) and U+FFFE/U+FFFF (not XML characters). NUL makes HTML a parse
-# error and grep call the file binary; any C0 control makes feed.xml not well-formed.
-_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# error and grep call the file binary; any C0 control makes feed.xml not well-formed. Also the bidi
+# embeddings, overrides and isolates (U+202A-202E, U+2066-2069): one in a suite or title turns the rest
+# of a page title or link around (`txt.exe` shown for `exe.txt`). The marks (LRM, RLM, ALM) stay: they
+# only nudge neutral characters, and right-to-left text uses them.
+_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(text: str, *, keep_newlines: bool = False) -> str:

@@ -113,3 +113,13 @@ def test_a_config_with_thousands_of_problems_lists_fifty(tmp_path):
 def test_base_urls_that_work(tmp_path):
     for url in ("", "https://chaos.example.org/", "http://10.0.0.1:8080/reports/"):
         assert parse_config({"base_url": url}, tmp_path).base_url == url
+
+
+def test_a_missing_theme_folder_is_listed_with_every_other_bad_key(tmp_path):
+    """One run names all that is wrong: a theme folder that is not there is no later surprise of its own."""
+    with pytest.raises(ConfigError) as err:
+        parse_config({"theme": str(tmp_path / "nonexistent"), "summary_length": -1, "bogus": 1}, tmp_path)
+    problems = err.value.problems
+    assert len(problems) == 3
+    assert any("'theme': folder not found" in p and "nonexistent" in p for p in problems)
+    assert any("bogus" in p for p in problems) and any("summary_length" in p for p in problems)

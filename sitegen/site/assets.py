@@ -15,7 +15,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from sitegen.config import Config
+from sitegen.config import Config, theme_problem
 from sitegen.errors import MissingToolError, UsageError
 from sitegen.site import layout
 
@@ -34,8 +34,8 @@ def theme_folders(config: Config) -> list[Path]:
     folders = []
     if config.theme:
         user = config.path("theme")
-        if not user.is_dir():
-            raise UsageError(f"config key 'theme': folder not found: {user}")
+        if problem := theme_problem(user):
+            raise UsageError(problem)
         folders.append(user)
     folders.append(DEFAULT_THEME)
     return folders

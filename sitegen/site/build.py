@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sitegen import __version__
 from sitegen.config import Config
-from sitegen.errors import BuildError
+from sitegen.errors import BuildError, UsageError
 from sitegen.limits import parse_size
 from sitegen.model import Report
 from sitegen.site import budget, glance, layout, listing
@@ -134,6 +134,9 @@ def build_site(config: Config) -> BuildResult:
     reports_dir, output, cache_dir = config.path("reports"), config.path("output"), config.path("cache_dir")
     protected = [config.root, PACKAGE_DIR, Path.cwd()]  # the installed package, too
     check_output(output, reports_dir, cache_dir, protected)
+    if not reports_dir.is_dir():
+        # Not an empty site: a typo or a share not mounted must not replace every published night with none.
+        raise UsageError(f"reports folder {reports_dir} does not exist or is not a folder; nothing was built, {output} is as it was")
     stage = _Stages()
     result = BuildResult(output=output)
     with _build_lock(cache_dir, output), _collecting_rarely():

@@ -316,8 +316,11 @@ def write_site(output: Path, plan: Plan, last: SiteRecord, about: dict[str, Any]
 
     A first build (no site yet) is assembled in `staging` and renamed into place. Later builds
     write in place, each file atomically (temp file + rename), in an order that keeps every link
-    from the index resolving if the build dies half-way: new files first, then changed ones from
-    the deepest folder up, so the index and the catalogs come last; removed files go at the end.
+    of every page reachable from the index resolving if the build dies half-way: new files first,
+    then changed ones from the deepest folder up, so the index and the catalogs come last; removed
+    files go at the end. Pages on their way in or out are reachable from no page yet or any more;
+    their links to each other (a new night and its new month link both ways) may miss a file while
+    they are written, and after a build killed then, until the next build, which repairs them.
     `last` is what the previous build wrote and the output holds now (SiteRecord.load); `about` is kept
     with the record of this build (its `inputs` fingerprint, and what a no-change build repeats).
     """
@@ -430,8 +433,9 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
             records[rel] = {"src": key}
             todo.append(rel)
 
-    # New files first (nothing links to them yet), then changed ones deepest first: the root pages last.
-    todo.sort(key=lambda rel: (rel in old_tree, -rel.count("/"), rel))
+    # New files first (nothing reachable links to them yet), files before the pages that link them (a new night's PDF
+    # before its page); then changed ones deepest first: the root pages last.
+    todo.sort(key=lambda rel: (rel in old_tree, rel.endswith(".html"), -rel.count("/"), rel))
     undo = _Undo(root)
     try:
         target = _makedirs_for(root)
@@ -445,7 +449,9 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         raise
     undo.forget()
 
-    removed = sorted(set(old_tree) - set(records))
+    # What is gone, pages first (shallowest: a suite's page before its nights), so a file goes after the pages that
+    # linked it. None of them is reachable any more: the pages that linked them were rewritten above.
+    removed = sorted(set(old_tree) - set(records), key=lambda rel: (not rel.endswith(".html"), rel.count("/"), rel))
     for rel in removed:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or its folder was set aside for a file
             os.unlink(root + rel)

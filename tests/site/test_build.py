@@ -533,3 +533,21 @@ def test_editing_the_sites_pdfjs_in_place_leaves_the_installed_pdfjs_alone(proje
     with open(project / "public" / "static" / "pdfjs" / "web" / "pdf_viewer.mjs", "r+b") as fh:
         fh.write(b"tampered")
     assert vendored.read_bytes() == before
+
+
+@pytest.mark.parametrize("gone", ["missing", "a file"])
+def test_a_reports_folder_that_is_gone_is_refused_and_the_published_site_kept(project, capsys, monkeypatch, gone):
+    """An unmounted share or a typo must not publish a site with no nights: exit 2, the old site as it was."""
+    monkeypatch.chdir(project)
+    assert main(["build", "--reports", "reports", "--output", "public"]) == 0
+    before = tree(project / "public")
+    shutil.move(project / "reports", project / "reports.real")
+    if gone == "a file":
+        (project / "reports").write_text("not a folder")
+    capsys.readouterr()
+
+    assert main(["build", "--reports", "reports", "--output", "public"]) == 2
+
+    err = capsys.readouterr().err
+    assert "reports folder" in err and "does not exist or is not a folder" in err and "Traceback" not in err
+    assert tree(project / "public") == before

@@ -528,3 +528,29 @@ def test_a_folder_put_where_a_page_belongs_is_replaced_by_the_page(tmp_path, mak
     assert page.is_file()
     _equals_a_clean_build(tmp_path, root, "folder-for-page")
     assert not [p.name for p in page.parent.iterdir() if p.name.startswith(".sitegen-tmp")]
+
+
+def test_a_new_nights_pdf_is_in_place_before_its_page_appears(tmp_path, make_pdf, monkeypatch):
+    """A build killed between the two must not leave a night page whose PDF link is dead (found by killing builds)."""
+    import re
+
+    root = tmp_path / "project"
+    make_pdf(root / "reports" / "a" / "report-2023-01-01-good.pdf", subject="first")
+    build_site(parse_config({}, root))
+    for day in ("02", "03"):
+        make_pdf(root / "reports" / "a" / f"report-2023-01-{day}-bad.pdf", subject=f"night {day}")
+    real_replace, seen = os.replace, []
+
+    def checking(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        dst = str(dst)
+        if "/nights/" in dst and dst.endswith(".html"):
+            with open(dst, encoding="utf-8") as fh:
+                page = fh.read()
+            for link in re.findall(r'href="([^"#?]+\.pdf)"', page):
+                seen.append((dst, os.path.exists(os.path.join(os.path.dirname(dst), link))))
+
+    monkeypatch.setattr(os, "replace", checking)
+    build_site(parse_config({}, root))
+
+    assert seen and all(there for _page, there in seen), seen

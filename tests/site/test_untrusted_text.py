@@ -21,8 +21,8 @@ NUL_TITLE = "imagemagick-lzw\x00"
 CONTROL_SUBJECT = "controls:" + "".join(map(chr, range(1, 0x20))) + "\x85end"
 # Bytes no site file may hold: C0 controls other than tab, LF and CR.
 _RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# Characters no site file may hold once decoded: the rest of C0/C1 and U+FFFE/U+FFFF.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# Characters no site file may hold once decoded: the rest of C0/C1, the bidi overrides and U+FFFE/U+FFFF.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 
 
 def build(root: Path, **raw):
@@ -54,6 +54,9 @@ def site_files(root: Path, result) -> dict[str, bytes]:
         ("lone \ud800 and \udfff", False, "lone \ufffd and \ufffd"),
         ("xml \ufffe\uffff", False, "xml \ufffd\ufffd"),
         ("kept: é 调度 \U0001f600 \u00a0 \ufffd", False, "kept: é 调度 \U0001f600 \u00a0 \ufffd"),
+        # Bidi embeddings, overrides and isolates turn the text after them around; the marks stay (right-to-left text).
+        ("a\u202etxt.exe \u2066x\u2069 \u202a\u202b\u202c\u202d\u2067\u2068", False, "a\ufffdtxt.exe \ufffdx\ufffd " + "\ufffd" * 6),
+        ("שלום\u200f \u200e \u061c", False, "שלום\u200f \u200e \u061c"),
     ],
 )
 def test_clean_text_replaces_what_no_format_takes_and_keeps_the_rest(raw, keep_newlines, expected):
@@ -208,3 +211,15 @@ def test_metadata_pypdf_leaves_as_bytes_is_read_as_the_pdf_spec_says(raw, expect
     from sitegen.site.extract import _text
 
     assert _text(ByteStringObject(raw)) == expected
+
+
+def test_a_bidi_override_in_a_suite_name_or_title_never_reaches_the_site(tmp_path, make_pdf):
+    """`\u202e` in a folder name would show `2023-02-01 · txt.exe` for `exe.txt` in every page title and link."""
+    make_pdf(tmp_path / "reports" / "exe\u202etxt" / "report-2023-02-01-good.pdf", title="night \u2066turned\u2069 around")
+
+    result = build(tmp_path)
+
+    for name, data in site_files(tmp_path, result).items():
+        assert_clean(data, name)
+    (report,) = result.reports
+    assert (report.suite, report.title) == ("exe\ufffdtxt", "night \ufffdturned\ufffd around")
