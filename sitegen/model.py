@@ -165,7 +165,7 @@ class SignatureSummary:
             raise ValueError("a signature's key must be a string")
         level = _signature_text(level)
         return cls(
-            key=key,
+            key=clean_text(key),  # shown by no page, but written to reports.json and matched across nights as written
             level=level,
             count=count if type(count) is int and count >= 0 else 0,
             new=new is True,

@@ -449,8 +449,8 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
         raise
     undo.forget()
 
-    # What is gone, pages first (shallowest: a suite's page before its nights), so a file goes after the pages that
-    # linked it. None of them is reachable any more: the pages that linked them were rewritten above.
+    # What is gone, pages first (shallowest first), so a PDF goes after the page that linked it. None of them is
+    # reachable any more: the pages that linked them were rewritten above.
     removed = sorted(set(old_tree) - set(records), key=lambda rel: (not rel.endswith(".html"), rel.count("/"), rel))
     for rel in removed:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or its folder was set aside for a file

@@ -215,7 +215,9 @@ def test_metadata_pypdf_leaves_as_bytes_is_read_as_the_pdf_spec_says(raw, expect
 
 def test_a_bidi_override_in_a_suite_name_or_title_never_reaches_the_site(tmp_path, make_pdf):
     """`\u202e` in a folder name would show `2023-02-01 · txt.exe` for `exe.txt` in every page title and link."""
-    make_pdf(tmp_path / "reports" / "exe\u202etxt" / "report-2023-02-01-good.pdf", title="night \u2066turned\u2069 around")
+    summary = {"schema": 1, "date": "2023-02-01", "status": "good", "signatures": [{"key": "k\u202e1", "level": "error"}]}
+    make_pdf(tmp_path / "reports" / "exe\u202etxt" / "report-2023-02-01-good.pdf", title="night \u2066turned\u2069 around",
+             summary=summary)
 
     result = build(tmp_path)
 
@@ -223,3 +225,4 @@ def test_a_bidi_override_in_a_suite_name_or_title_never_reaches_the_site(tmp_pat
         assert_clean(data, name)
     (report,) = result.reports
     assert (report.suite, report.title) == ("exe\ufffdtxt", "night \ufffdturned\ufffd around")
+    assert [s.key for s in report.signatures] == ["k\ufffd1"]  # reports.json and the search index carry the key
