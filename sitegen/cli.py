@@ -27,9 +27,9 @@ def _add_site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from (only for absolute links)")
 
 
-def _load(args: argparse.Namespace) -> Config:
-    """The config file, with command-line flags taking precedence."""
-    config = load_config(getattr(args, "config", None))
+def _load(args: argparse.Namespace, *, theme_must_exist: bool = False) -> Config:
+    """The config file, with command-line flags taking precedence; `theme_must_exist` for the commands that build now."""
+    config = load_config(getattr(args, "config", None), theme_must_exist=theme_must_exist)
     overrides = {}
     for flag, key in (("reports", "reports"), ("output", "output"), ("base_url", "base_url")):
         value = getattr(args, flag, None)
@@ -42,7 +42,7 @@ def _load(args: argparse.Namespace) -> Config:
 def cmd_build(args: argparse.Namespace) -> int:
     from sitegen.site.build import build_site
 
-    result = build_site(_load(args))
+    result = build_site(_load(args, theme_must_exist=True))
     for warning in result.warnings:
         log.warning("%s", warning)
     log.info("%s", result.describe())
@@ -174,7 +174,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     from sitegen.config import describe
 
     if args.check:
-        _load(args)
+        _load(args, theme_must_exist=True)
         print("config OK")
         return ExitCode.OK
     for key, default, doc in describe():

@@ -73,7 +73,7 @@ def _status_word(value: Any) -> str | None:
 
 def _one_line(value: Any) -> str | None:
     # Shown in every page and in feed.xml, where a control character makes the XML not well-formed.
-    return None if clean_text(value) == value else "must not hold control characters or newlines"
+    return None if clean_text(value) == value else "must not hold control characters, bidi overrides or newlines"
 
 
 def _base_url(value: Any) -> str | None:
@@ -337,16 +337,18 @@ _PROBLEMS_SHOWN = 50  # a file of 50,000 unknown keys gets a readable message, n
 
 
 def theme_problem(folder: Path) -> str | None:
-    """What is wrong with a configured theme folder, or None: said at parse time with every other problem, and again
-    by the build should the folder be gone by then."""
+    """What is wrong with a configured theme folder, or None: said with every other problem by the commands that
+    build a site now (`build`, `config --check`), and by the build itself should the folder be gone by then. Not by
+    the others: the report wing never reads the theme, and the dev server watches for a theme folder still to come."""
     return None if folder.is_dir() else f"config key 'theme': folder not found: {folder}"
 
 
-def parse_config(raw: Any, root: Path, source: Path | None = None) -> Config:
+def parse_config(raw: Any, root: Path, source: Path | None = None, *, theme_must_exist: bool = False) -> Config:
     """Validate an already-decoded config mapping; raises ConfigError listing every problem."""
     problems: list[str] = []
     data = _validate(SCHEMA, raw, "", problems)
-    if isinstance(data.get("theme"), str) and data["theme"] and (problem := theme_problem((root / data["theme"]).resolve())):
+    theme = data.get("theme")
+    if theme_must_exist and isinstance(theme, str) and theme and (problem := theme_problem((root / theme).resolve())):
         problems.append(problem)
     if len(problems) > _PROBLEMS_SHOWN:
         problems = [*problems[:_PROBLEMS_SHOWN], f"... and {len(problems) - _PROBLEMS_SHOWN} more problem(s)"]
@@ -355,7 +357,7 @@ def parse_config(raw: Any, root: Path, source: Path | None = None) -> Config:
     return Config(Values(data), root.resolve(), source)
 
 
-def load_config(path: Path | None = None, root: Path | None = None) -> Config:
+def load_config(path: Path | None = None, root: Path | None = None, *, theme_must_exist: bool = False) -> Config:
     """Load `path`, or `sitegen.yml` in `root` (default: the current folder) if it exists, else defaults."""
     root = Path.cwd() if root is None else root
     found = path is None
@@ -366,7 +368,7 @@ def load_config(path: Path | None = None, root: Path | None = None) -> Config:
         path = candidate
     # A --config may be a pipe (`--config <(...)`); a sitegen.yml found in the folder must be a plain file.
     raw = read_yaml_file(path, "config", limit=limits.CONFIG_BYTES, regular_only=found)
-    return parse_config(raw, path.parent, path)
+    return parse_config(raw, path.parent, path, theme_must_exist=theme_must_exist)
 
 
 def read_yaml_file(path: Path, what: str, *, limit: int, regular_only: bool = False) -> Any:

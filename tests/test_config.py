@@ -118,8 +118,27 @@ def test_base_urls_that_work(tmp_path):
 def test_a_missing_theme_folder_is_listed_with_every_other_bad_key(tmp_path):
     """One run names all that is wrong: a theme folder that is not there is no later surprise of its own."""
     with pytest.raises(ConfigError) as err:
-        parse_config({"theme": str(tmp_path / "nonexistent"), "summary_length": -1, "bogus": 1}, tmp_path)
+        parse_config({"theme": str(tmp_path / "nonexistent"), "summary_length": -1, "bogus": 1}, tmp_path, theme_must_exist=True)
     problems = err.value.problems
     assert len(problems) == 3
     assert any("'theme': folder not found" in p and "nonexistent" in p for p in problems)
     assert any("bogus" in p for p in problems) and any("summary_length" in p for p in problems)
+
+
+def test_a_theme_folder_still_to_come_stops_neither_the_report_wing_nor_the_dev_server(tmp_path, monkeypatch, capsys):
+    """`sitegen report` never reads the theme, and `sitegen serve` watches for the folder to appear: only the commands
+    that build a site now (build, config --check) list a missing theme folder with the other problems."""
+    from sitegen.cli import main
+
+    (tmp_path / "sitegen.yml").write_text("theme: mytheme\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config().theme == "mytheme"  # what report, collect, serve and watch load
+    assert main(["config", "--check"]) == 2
+    assert "config key 'theme': folder not found" in capsys.readouterr().err
+    (tmp_path / "mytheme").mkdir()
+    assert main(["config", "--check"]) == 0
+
+
+def test_a_title_with_a_bidi_override_is_refused_by_name(tmp_path):
+    with pytest.raises(ConfigError, match="bidi overrides"):
+        parse_config({"title": "Nightly \u2067reports\u2069"}, tmp_path)

@@ -155,8 +155,14 @@ def build_site(config: Config) -> BuildResult:
             scanned = stage("scan", scan_reports, reports_dir, listed)
             del listed  # its entries and their stats: 9 MB at 10,000 reports, not needed past the scan
             last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
+            shown_before = last.about.get("shown")
+            if not scanned.found and isinstance(shown_before, int) and shown_before > 0 and last.tree:
+                # An empty mount point looks like this: an empty site would replace every published night.
+                raise UsageError(
+                    f"reports folder {reports_dir} holds no reports, but {output} shows {shown_before}: a share not "
+                    f"mounted? Nothing was built. To publish a site with no nights, delete {output} first."
+                )
             if last.unchanged(inputs):  # unchanged, but the glance was lost or the output's root files were touched
-                shown_before = last.about.get("shown")
                 result.shown = shown_before if isinstance(shown_before, int) else 0
                 repeated = [str(w) for w in last.about.get("warnings", ()) if isinstance(w, str)]
             else:

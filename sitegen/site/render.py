@@ -86,11 +86,11 @@ def _template_cache(config: Config) -> Any:
 
     folder = config.path("cache_dir") / "templates"
 
-    class Cache(jinja2.FileSystemBytecodeCache):
+    class Cache(jinja2.FileSystemBytecodeCache):  # defined here: jinja2 is imported only by a build that draws
         def load_bytecode(self, bucket: Any) -> None:
             try:
                 super().load_bytecode(bucket)
-            except (OSError, ValueError, EOFError):  # unreadable or torn: compiled again
+            except Exception:  # unreadable or torn (pickle and marshal raise their own kinds): compiled again
                 bucket.reset()
 
         def dump_bytecode(self, bucket: Any) -> None:

@@ -424,7 +424,9 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
     for rel, src in plan.copies.items():
         key = _source_key(plan, rel, src)
         rec = old_records.get(rel)
-        if (rel in trusted and rec.get("src") == key) or (rec is None and rel in old_tree and _same_file(root + rel, src)):
+        if (rel in trusted and rec.get("src") == key) or (
+            rec is None and rel in old_tree and _same_file(root + rel, src, plan.may_link(rel))
+        ):
             # Unchanged; or no record (cache wiped) but the very same file. With a record whose source
             # stamp differs, the PDF was rewritten in place: re-place it and report it as changed.
             records[rel] = {"src": key, "stamp": old_tree[rel]}
@@ -435,8 +437,8 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
 
     # New files first (nothing reachable links to them yet), files before the pages that link them (a new night's PDF
     # before its page); then changed ones deepest first: the root pages last.
-    todo.sort(key=lambda rel: (rel in old_tree, rel.endswith(".html"), -rel.count("/"), rel))
-    undo = _Undo(root)
+    todo.sort(key=lambda rel: (rel in old_tree, rel not in old_tree and rel.endswith(".html"), -rel.count("/"), rel))
+    undo = _Undo(root, staged_root)
     try:
         target = _makedirs_for(root)
         for rel in todo:
@@ -471,8 +473,9 @@ class _Undo:
     leaves the links behind as unknown files, which the next build removes.
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, aside: str = "") -> None:
         self.root = root
+        self.aside = aside  # the build's staging folder (beside the site; removed by the next build if this one dies)
         self.done: list[tuple[str, str | None]] = []  # (destination, its kept old version or None if it is new)
 
     def replace(
@@ -495,9 +498,9 @@ class _Undo:
                 kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
                 _link(dst, kept)
             elif os.path.isdir(dst) and not os.path.islink(dst):
-                # A folder where the site has a file (made by hand): set aside like an old file, so the site heals.
-                kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
-                os.rename(dst, kept)
+                # A folder where the site has a file (made by hand): set aside like an old file, so the site heals;
+                # into the staging folder, so that a build killed now leaves it where the next build clears it.
+                kept = self._set_aside(dst, f"{TEMP_PREFIX}old-{n}-{os.getpid()}")
             self.done.append((dst, kept))
             os.replace(tmp, dst)
         except OSError as exc:  # name the site's file, not the temp file beside it
@@ -506,6 +509,20 @@ class _Undo:
             # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+    def _set_aside(self, folder: str, name: str) -> str:
+        """Move `folder` out of the way as `name`: into the staging folder, else (no staging, or the site is a file
+        system of its own) beside it, where the removal of unknown files finds what it holds."""
+        if self.aside:
+            try:
+                os.rename(folder, self.aside + name)
+                return self.aside + name
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+        kept = f"{os.path.dirname(folder)}/{name}"
+        os.rename(folder, kept)
+        return kept
 
     def roll_back(self) -> None:
         for dst, kept in reversed(self.done):
@@ -516,6 +533,8 @@ class _Undo:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(dst)
                     os.rename(kept, dst)
+                elif os.path.samefile(kept, dst):  # the replace that failed: dst is the old file still
+                    os.unlink(kept)
                 else:
                     os.replace(kept, dst)
 
@@ -570,13 +589,15 @@ def _source_key(plan: Plan, rel: str, src: Path) -> list[Any]:
     return [str(src), *stamp] if plan.may_link(rel) else [str(src), *stamp, "copy"]
 
 
-def _same_file(old: str, src: Path) -> bool:
+def _same_file(old: str, src: Path, link_ok: bool) -> bool:
+    """The site's file at `old` already is what placing `src` would give: its link (where links are allowed), or a
+    copy with the same bytes. A link where a copy belongs (pdf.js linked by an older sitegen) is not."""
     try:
         ost, st = os.stat(old), src.stat()
     except OSError:
         return False
     if (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino):
-        return True
+        return link_ok
     return ost.st_size == st.st_size and filecmp.cmp(old, src, shallow=False)
 
 

@@ -520,6 +520,7 @@ def test_a_page_that_cannot_be_written_is_named_in_the_error_and_the_site_rolled
         build(project, title="changed")  # every page changes: compare.html is written too
     monkeypatch.undo()
     assert str(page) in str(info.value) and ".sitegen-tmp" not in str(info.value)
+    assert not [p for p in (project / "public").rglob(".sitegen-tmp*")]  # nothing of the failed build is left
     assert (project / "public" / "index.html").read_text().count("changed") == 0  # rolled back: still the old title
     build(project, title="changed")
     assert "changed" in (project / "public" / "index.html").read_text()
@@ -535,19 +536,56 @@ def test_editing_the_sites_pdfjs_in_place_leaves_the_installed_pdfjs_alone(proje
     assert vendored.read_bytes() == before
 
 
-@pytest.mark.parametrize("gone", ["missing", "a file"])
+@pytest.mark.parametrize("gone", ["missing", "a file", "empty"])
 def test_a_reports_folder_that_is_gone_is_refused_and_the_published_site_kept(project, capsys, monkeypatch, gone):
-    """An unmounted share or a typo must not publish a site with no nights: exit 2, the old site as it was."""
+    """An unmounted share (an empty mount point) or a typo must not publish a site with no nights: exit 2, the old
+    site as it was; deleting the site is the way to publish one with no nights on purpose."""
     monkeypatch.chdir(project)
     assert main(["build", "--reports", "reports", "--output", "public"]) == 0
     before = tree(project / "public")
     shutil.move(project / "reports", project / "reports.real")
     if gone == "a file":
         (project / "reports").write_text("not a folder")
+    elif gone == "empty":
+        (project / "reports").mkdir()
     capsys.readouterr()
 
     assert main(["build", "--reports", "reports", "--output", "public"]) == 2
 
     err = capsys.readouterr().err
-    assert "reports folder" in err and "does not exist or is not a folder" in err and "Traceback" not in err
+    said = "holds no reports, but" if gone == "empty" else "does not exist or is not a folder"
+    assert "reports folder" in err and said in err and "Traceback" not in err
     assert tree(project / "public") == before
+    if gone == "empty":
+        shutil.rmtree(project / "public")
+        assert main(["build", "--reports", "reports", "--output", "public"]) == 0
+        assert json.loads((project / "public" / "reports.json").read_text())["count"] == 0
+
+
+def test_pdfjs_linked_by_an_older_sitegen_is_copied_even_without_the_build_record(project):
+    """An older sitegen hard-linked pdf.js to its install; with the record gone (cache wiped) the link must still go."""
+    build(project)
+    site_file = project / "public" / "static" / "pdfjs" / "build" / "pdf.min.mjs"
+    vendored = PDFJS_VENDORED / "build" / "pdf.min.mjs"
+    site_file.unlink()
+    os.link(vendored, site_file)  # what that sitegen left
+    shutil.rmtree(project / ".sitegen-cache")
+
+    build(project)
+
+    assert site_file.stat().st_ino != vendored.stat().st_ino and site_file.read_bytes() == vendored.read_bytes()
+
+
+def test_a_damaged_compiled_template_cache_costs_a_compile_not_the_build(project):
+    from jinja2.bccache import bc_magic
+
+    from sitegen.site import render
+
+    build(project)
+    for compiled in (project / ".sitegen-cache" / "templates").iterdir():
+        compiled.write_bytes(compiled.read_bytes()[: len(bc_magic)] + b"\x80\x04\x95torn")  # magic whole, the rest not
+    render._environments.clear()  # as a new process finds it
+
+    result = build(project, title="Renamed")
+
+    assert "Renamed" in (project / "public" / "index.html").read_text() and result.changed

@@ -423,8 +423,10 @@ def test_one_process_builds_on_after_its_cache_folder_is_deleted_and_for_another
     assert (first / "public" / "page" / "2.html").is_file() and result.shown == 2
     make_pdf(second / "reports" / "report-2021-07-09-good.pdf", subject="other project")
     make_pdf(second / "reports" / "report-2021-07-10-good.pdf", subject="other project, next night")
-    build_site(parse_config({"index_limit": 1}, second))
+    first_templates = sorted((first / ".sitegen-cache" / "templates").iterdir())
+    build_site(parse_config({"index_limit": 1, "title": "Other"}, second))
     assert any((second / ".sitegen-cache" / "templates").iterdir())  # its own compiled templates, in its own cache
+    assert sorted((first / ".sitegen-cache" / "templates").iterdir()) == first_templates
 
 
 def _same_size_variant(make_pdf, path, tag):
@@ -514,20 +516,52 @@ def test_a_theme_of_bare_templates_that_gains_a_templates_folder_is_built_from_t
     assert "index.html" in result.changed and "FLAT" not in (root / "public" / "index.html").read_text()
 
 
-def test_a_folder_put_where_a_page_belongs_is_replaced_by_the_page(tmp_path, make_pdf):
+def _a_folder_where_a_page_goes(tmp_path, make_pdf, inside: str):
+    """A built site whose compare.html was replaced by hand with a folder holding `inside` (a file, or a folder)."""
     root = tmp_path / "project"
     make_pdf(root / "reports" / "report-2021-01-01-good.pdf", subject="one night")
     build_site(parse_config({}, root))
     page = root / "public" / "compare.html"
     page.unlink()
     page.mkdir()
-    (page / "stray.txt").write_text("put here by hand")
+    if inside.endswith("/"):
+        (page / inside).mkdir()
+    else:
+        (page / inside).write_text("put here by hand")
+    return root, page
+
+
+def test_a_folder_put_where_a_page_belongs_is_replaced_by_the_page(tmp_path, make_pdf):
+    root, page = _a_folder_where_a_page_goes(tmp_path, make_pdf, "stray.txt")
 
     build_site(parse_config({}, root))
 
     assert page.is_file()
     _equals_a_clean_build(tmp_path, root, "folder-for-page")
     assert not [p.name for p in page.parent.iterdir() if p.name.startswith(".sitegen-tmp")]
+
+
+def test_a_build_killed_after_setting_a_folder_aside_leaves_nothing_behind_after_the_next(tmp_path, make_pdf):
+    import subprocess
+    import sys
+
+    # A folder of folders: no file in it for the removal of unknown files to find.
+    root, page = _a_folder_where_a_page_goes(tmp_path, make_pdf, "empty/")
+    child = (
+        "import os, pathlib, sys\n"
+        "from sitegen.config import parse_config\n"
+        "from sitegen.site.build import build_site\n"
+        "real = os.replace\n"
+        f"os.replace = lambda src, dst, *a, **k: os._exit(9) if str(dst) == {str(page)!r} else real(src, dst, *a, **k)\n"
+        f"build_site(parse_config({{}}, pathlib.Path({str(root)!r})))\n"
+    )
+    assert subprocess.run([sys.executable, "-c", child], check=False).returncode == 9  # died as a SIGKILL would
+
+    build_site(parse_config({}, root))
+
+    assert page.is_file()
+    assert not [p for p in root.rglob(".sitegen-tmp*")] and not [p for p in tmp_path.rglob("public.sitegen-*")]
+    _equals_a_clean_build(tmp_path, root, "killed-aside")
 
 
 def test_a_new_nights_pdf_is_in_place_before_its_page_appears(tmp_path, make_pdf, monkeypatch):
