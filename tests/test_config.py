@@ -132,7 +132,10 @@ def test_a_theme_folder_still_to_come_stops_neither_the_report_wing_nor_the_dev_
 
     (tmp_path / "sitegen.yml").write_text("theme: mytheme\n")
     monkeypatch.chdir(tmp_path)
-    assert load_config().theme == "mytheme"  # what report, collect, serve and watch load
+    assert main(["report", "--night", "2021-07-09", "--reports", "nights"]) == 0
+    assert (tmp_path / "nights" / "report-2021-07-09-good.pdf").is_file()
+    assert load_config().theme == "mytheme"  # what serve and watch load (and reload when the file changes)
+    capsys.readouterr()
     assert main(["config", "--check"]) == 2
     assert "config key 'theme': folder not found" in capsys.readouterr().err
     (tmp_path / "mytheme").mkdir()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from sitegen.config import Config
-from sitegen.serve.loop import BuildFn, DevLoop
+from sitegen.serve.loop import BuildFn, DevLoop, serve_build
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def run_serve(
     """Serve the output folder with live reload while watching and rebuilding, until Ctrl+C or `stop`."""
     from sitegen.serve.server import bind
 
-    loop = DevLoop(config, build=build, reload_config=reload_config)
+    loop = DevLoop(config, build=build or serve_build, reload_config=reload_config)
     stop = stop or threading.Event()
     # Bind first: a busy port is reported before a possibly long build.
     server = bind(host, port, loop.output, loop.gate, loop.hub)

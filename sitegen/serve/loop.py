@@ -26,6 +26,14 @@ def default_build(config: Config) -> Any:
     return build_site(config)
 
 
+def serve_build(config: Config) -> Any:
+    """The dev server's build: there a reports folder emptied while working is on purpose, and the site shows it. (`watch`
+    may keep a published site up to date, so it refuses, as `build` does, to replace its nights with none.)"""
+    from sitegen.site.build import build_site
+
+    return build_site(config, keep_published=False)
+
+
 def theme_folders(config: Config) -> list[Path]:
     """The user theme (when set) and the default theme; a missing user theme is still watched for."""
     from sitegen.site.assets import DEFAULT_THEME  # not the renderer: the watcher needs no jinja2 or templates

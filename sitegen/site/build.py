@@ -128,8 +128,12 @@ def _build_lock(cache_dir: Path, output: Path) -> Iterator[None]:
         yield
 
 
-def build_site(config: Config) -> BuildResult:
-    """Build the site described by `config`; raises UsageError/BuildError, leaving the old output as it was."""
+def build_site(config: Config, *, keep_published: bool = True) -> BuildResult:
+    """Build the site described by `config`; raises UsageError/BuildError, leaving the old output as it was.
+
+    `keep_published`: a reports folder with no report does not replace a site that shows nights (an empty mount
+    point looks like that). The dev server passes False: there the user empties the folder on purpose.
+    """
     start = time.perf_counter()
     reports_dir, output, cache_dir = config.path("reports"), config.path("output"), config.path("cache_dir")
     protected = [config.root, PACKAGE_DIR, Path.cwd()]  # the installed package, too
@@ -155,14 +159,10 @@ def build_site(config: Config) -> BuildResult:
             scanned = stage("scan", scan_reports, reports_dir, listed)
             del listed  # its entries and their stats: 9 MB at 10,000 reports, not needed past the scan
             last = stage("record", SiteRecord.load, state_file(cache_dir, output), output)
-            shown_before = last.about.get("shown")
-            if not scanned.found and isinstance(shown_before, int) and shown_before > 0 and last.tree:
-                # An empty mount point looks like this: an empty site would replace every published night.
-                raise UsageError(
-                    f"reports folder {reports_dir} holds no reports, but {output} shows {shown_before}: a share not "
-                    f"mounted? Nothing was built. To publish a site with no nights, delete {output} first."
-                )
+            if not scanned.found and keep_published:
+                _refuse_to_empty(reports_dir, output, last, scanned.warnings)
             if last.unchanged(inputs):  # unchanged, but the glance was lost or the output's root files were touched
+                shown_before = last.about.get("shown")
                 result.shown = shown_before if isinstance(shown_before, int) else 0
                 repeated = [str(w) for w in last.about.get("warnings", ()) if isinstance(w, str)]
             else:
@@ -175,6 +175,19 @@ def build_site(config: Config) -> BuildResult:
     result.timings = stage.timings
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _refuse_to_empty(reports_dir: Path, output: Path, last: SiteRecord, scan_warnings: list[str]) -> None:
+    """A UsageError when the output shows nights (its night pages, whether or not a build record is left)."""
+    pages = sum(1 for rel in last.tree if rel.startswith(layout.PAGES_DIR + "/"))
+    if not pages:
+        return
+    # The scan's own words first (a folder it cannot read, names that are not reports'): they say what to fix.
+    why = "; ".join(shown(w) for w in scan_warnings[:5]) if scan_warnings else "a share not mounted?"
+    raise UsageError(
+        f"reports folder {reports_dir} holds no reports, but {output} shows {pages} night page(s) ({why}); nothing was "
+        f"built. To publish a site with no nights on purpose, delete {output} first."
+    )
 
 
 def _build(config: Config, found: list[Found], last: SiteRecord, inputs: str, stage: _Stages, result: BuildResult) -> list[str]:

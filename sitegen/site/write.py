@@ -438,6 +438,7 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
     # New files first (nothing reachable links to them yet), files before the pages that link them (a new night's PDF
     # before its page); then changed ones deepest first: the root pages last.
     todo.sort(key=lambda rel: (rel in old_tree, rel not in old_tree and rel.endswith(".html"), -rel.count("/"), rel))
+    _clear_set_aside(root)
     undo = _Undo(root, staged_root)
     try:
         target = _makedirs_for(root)
@@ -512,7 +513,7 @@ class _Undo:
 
     def _set_aside(self, folder: str, name: str) -> str:
         """Move `folder` out of the way as `name`: into the staging folder, else (no staging, or the site is a file
-        system of its own) beside it, where the removal of unknown files finds what it holds."""
+        system of its own) into the site's root, where the next in-place build clears any such leftover."""
         if self.aside:
             try:
                 os.rename(folder, self.aside + name)
@@ -520,9 +521,8 @@ class _Undo:
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
                     raise
-        kept = f"{os.path.dirname(folder)}/{name}"
-        os.rename(folder, kept)
-        return kept
+        os.rename(folder, self.root + name)
+        return self.root + name
 
     def roll_back(self) -> None:
         for dst, kept in reversed(self.done):
@@ -533,7 +533,7 @@ class _Undo:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(dst)
                     os.rename(kept, dst)
-                elif os.path.samefile(kept, dst):  # the replace that failed: dst is the old file still
+                elif _same_inode(kept, dst):  # the replace that failed: dst is the old file still
                     os.unlink(kept)
                 else:
                     os.replace(kept, dst)
@@ -547,6 +547,21 @@ class _Undo:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(kept)
+
+
+def _same_inode(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except FileNotFoundError:  # `b` removed by someone else meanwhile: put `a` back there
+        return False
+
+
+def _clear_set_aside(root: str) -> None:
+    """Folders a killed build set aside in the site's root (see _Undo._set_aside): ours, by their name."""
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _move(staged: str, tmp: str) -> None:

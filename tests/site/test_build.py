@@ -536,30 +536,55 @@ def test_editing_the_sites_pdfjs_in_place_leaves_the_installed_pdfjs_alone(proje
     assert vendored.read_bytes() == before
 
 
-@pytest.mark.parametrize("gone", ["missing", "a file", "empty"])
+@pytest.mark.parametrize("gone", ["missing", "a file", "empty", "empty, cache wiped", "no report names"])
 def test_a_reports_folder_that_is_gone_is_refused_and_the_published_site_kept(project, capsys, monkeypatch, gone):
     """An unmounted share (an empty mount point) or a typo must not publish a site with no nights: exit 2, the old
-    site as it was; deleting the site is the way to publish one with no nights on purpose."""
+    site as it was, whether or not the build record is left; deleting the site publishes one with no nights."""
     monkeypatch.chdir(project)
     assert main(["build", "--reports", "reports", "--output", "public"]) == 0
     before = tree(project / "public")
     shutil.move(project / "reports", project / "reports.real")
     if gone == "a file":
         (project / "reports").write_text("not a folder")
-    elif gone == "empty":
+    elif gone.startswith("empty"):
         (project / "reports").mkdir()
+    elif gone == "no report names":
+        (project / "reports").mkdir()
+        (project / "reports" / "nightly-2021-07-09.pdf").write_bytes(b"%PDF-1.4")
+    if gone.endswith("cache wiped"):
+        shutil.rmtree(project / ".sitegen-cache")
     capsys.readouterr()
 
     assert main(["build", "--reports", "reports", "--output", "public"]) == 2
 
     err = capsys.readouterr().err
-    said = "holds no reports, but" if gone == "empty" else "does not exist or is not a folder"
+    said = "does not exist or is not a folder" if gone in ("missing", "a file") else "holds no reports, but"
     assert "reports folder" in err and said in err and "Traceback" not in err
+    if gone == "no report names":  # the scan's own words say what to fix
+        assert "are not reports (expected report-YYYY-MM-DD-STATUS.pdf)" in err and "nightly-2021-07-09.pdf" in err
     assert tree(project / "public") == before
-    if gone == "empty":
-        shutil.rmtree(project / "public")
+    if gone.startswith("empty"):
+        for path in (project / "public").iterdir():  # emptied by hand, the marker kept: shows no night
+            if path.name != ".sitegen":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
         assert main(["build", "--reports", "reports", "--output", "public"]) == 0
         assert json.loads((project / "public" / "reports.json").read_text())["count"] == 0
+
+
+def test_the_dev_server_shows_a_reports_folder_emptied_while_working_and_watch_keeps_the_site(project):
+    """`sitegen serve` is a working session: its user empties the folder on purpose. `sitegen watch` may keep a published
+    site up to date: it refuses, as `build` does, to replace the nights with none."""
+    from sitegen.serve.loop import default_build, serve_build
+
+    config = parse_config({}, project)
+    build_site(config)
+    shutil.rmtree(project / "reports")
+    (project / "reports").mkdir()
+
+    with pytest.raises(UsageError, match="holds no reports"):
+        default_build(config)
+    assert serve_build(config).shown == 0
+    assert json.loads((project / "public" / "reports.json").read_text())["count"] == 0
 
 
 def test_pdfjs_linked_by_an_older_sitegen_is_copied_even_without_the_build_record(project):
@@ -589,3 +614,19 @@ def test_a_damaged_compiled_template_cache_costs_a_compile_not_the_build(project
     result = build(project, title="Renamed")
 
     assert "Renamed" in (project / "public" / "index.html").read_text() and result.changed
+
+
+def test_a_roll_back_puts_back_a_page_someone_removed_while_the_build_ran(tmp_path):
+    """The writer's undo log (site/write.py): a failed build restores the old page even if it vanished meanwhile."""
+    from sitegen.site.write import _Undo
+
+    root = str(tmp_path) + "/"
+    page = tmp_path / "page.html"
+    page.write_text("old")
+    undo = _Undo(root)
+    undo.replace(str(page), b"new", None, None, existed=True, link=False)
+    page.unlink()  # by someone else, before the build fails
+
+    undo.roll_back()
+
+    assert page.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]

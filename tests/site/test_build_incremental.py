@@ -541,17 +541,30 @@ def test_a_folder_put_where_a_page_belongs_is_replaced_by_the_page(tmp_path, mak
     assert not [p.name for p in page.parent.iterdir() if p.name.startswith(".sitegen-tmp")]
 
 
-def test_a_build_killed_after_setting_a_folder_aside_leaves_nothing_behind_after_the_next(tmp_path, make_pdf):
+@pytest.mark.parametrize("site_on_its_own_file_system", [False, True])
+def test_a_build_killed_after_setting_a_folder_aside_leaves_nothing_behind_after_the_next(
+    tmp_path, make_pdf, site_on_its_own_file_system
+):
     import subprocess
     import sys
 
     # A folder of folders: no file in it for the removal of unknown files to find.
     root, page = _a_folder_where_a_page_goes(tmp_path, make_pdf, "empty/")
+    # A site on a file system of its own cannot set the folder aside into the staging folder beside it (EXDEV).
+    cross = (
+        "real_rename = os.rename\n"
+        "def rename(src, dst, *a, **k):\n"
+        f"    if str(src) == {str(page)!r} and '.sitegen-' in os.path.dirname(str(dst)):\n"
+        "        raise OSError(18, 'Invalid cross-device link')\n"
+        "    return real_rename(src, dst, *a, **k)\n"
+        "os.rename = rename\n"
+    )
     child = (
         "import os, pathlib, sys\n"
         "from sitegen.config import parse_config\n"
         "from sitegen.site.build import build_site\n"
-        "real = os.replace\n"
+        + (cross if site_on_its_own_file_system else "")
+        + "real = os.replace\n"
         f"os.replace = lambda src, dst, *a, **k: os._exit(9) if str(dst) == {str(page)!r} else real(src, dst, *a, **k)\n"
         f"build_site(parse_config({{}}, pathlib.Path({str(root)!r})))\n"
     )
