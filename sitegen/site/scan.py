@@ -35,8 +35,8 @@ class Found:
     suite: str
     size: int
     mtime_ns: int
+    inode: int
     readable: bool = True  # False: its name is a report's but the file cannot be opened
-    inode: int = 0
 
     @property
     def stamp(self) -> tuple[int, int, int]:
@@ -154,8 +154,8 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
         suite=clean_text(suite) if slash else "",
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
-        readable=readable,
         inode=st.st_ino,
+        readable=readable,
     )
 
 

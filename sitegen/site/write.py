@@ -439,7 +439,7 @@ def _write_in_place(output: Path, plan: Plan, last: SiteRecord, about: dict[str,
     # before its page); then changed ones deepest first: the root pages last.
     todo.sort(key=lambda rel: (rel in old_tree, rel not in old_tree and rel.endswith(".html"), -rel.count("/"), rel))
     _clear_set_aside(root)
-    undo = _Undo(root, staged_root)
+    undo = _Undo(root)
     try:
         target = _makedirs_for(root)
         for rel in todo:
@@ -474,9 +474,8 @@ class _Undo:
     leaves the links behind as unknown files, which the next build removes.
     """
 
-    def __init__(self, root: str, aside: str = "") -> None:
+    def __init__(self, root: str) -> None:
         self.root = root
-        self.aside = aside  # the build's staging folder (beside the site; removed by the next build if this one dies)
         self.done: list[tuple[str, str | None]] = []  # (destination, its kept old version or None if it is new)
 
     def replace(
@@ -499,9 +498,11 @@ class _Undo:
                 kept = f"{folder}/{TEMP_PREFIX}old-{n}-{os.getpid()}"
                 _link(dst, kept)
             elif os.path.isdir(dst) and not os.path.islink(dst):
-                # A folder where the site has a file (made by hand): set aside like an old file, so the site heals;
-                # into the staging folder, so that a build killed now leaves it where the next build clears it.
-                kept = self._set_aside(dst, f"{TEMP_PREFIX}old-{n}-{os.getpid()}")
+                # A folder where the site has a file (made by hand): set aside like an old file, so the site heals.
+                # Into the site's root, the one place the next in-place build clears (_clear_set_aside) should this
+                # one die: a folder holding no file is never found by the removal of unknown files.
+                kept = f"{self.root}{TEMP_PREFIX}old-{n}-{os.getpid()}"
+                os.rename(dst, kept)
             self.done.append((dst, kept))
             os.replace(tmp, dst)
         except OSError as exc:  # name the site's file, not the temp file beside it
@@ -510,19 +511,6 @@ class _Undo:
             # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-
-    def _set_aside(self, folder: str, name: str) -> str:
-        """Move `folder` out of the way as `name`: into the staging folder, else (no staging, or the site is a file
-        system of its own) into the site's root, where the next in-place build clears any such leftover."""
-        if self.aside:
-            try:
-                os.rename(folder, self.aside + name)
-                return self.aside + name
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-        os.rename(folder, self.root + name)
-        return self.root + name
 
     def roll_back(self) -> None:
         for dst, kept in reversed(self.done):
@@ -557,7 +545,7 @@ def _same_inode(a: str, b: str) -> bool:
 
 
 def _clear_set_aside(root: str) -> None:
-    """Folders a killed build set aside in the site's root (see _Undo._set_aside): ours, by their name."""
+    """Folders a killed build set aside in the site's root (see _Undo.replace): ours, by their name."""
     with contextlib.suppress(OSError), os.scandir(root) as entries:
         for entry in entries:
             if entry.name.startswith(TEMP_PREFIX) and entry.is_dir(follow_symlinks=False):
