@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,3 +326,28 @@ class Report:
     def digest(self) -> str:
         """A short stable text that changes whenever any field of the report may have changed."""
         return self.made_from or repr(self)
+
+    @property
+    def signature_keys(self) -> tuple[str, ...]:
+        """Every signature's key, in order: what the history across nights compares (no signature object is made)."""
+        keys = self.__dict__.get("_signature_keys")
+        return tuple(sig.key for sig in self.signatures) if keys is None else keys
+
+    @classmethod
+    def deferred(cls, load: Callable[[], dict[str, Any]], signature_keys: tuple[str, ...], **fields: Any) -> Report:
+        """A report with `fields` set and the others made by `load()` ({name: value}) the first time one is read.
+
+        The builder makes one per cached report: a build draws the cards of a few, and reads only the dates,
+        statuses, suites and signature keys of the rest.
+        """
+        report = object.__new__(cls)
+        report.__dict__.update(fields, _load=load, _signature_keys=signature_keys)
+        return report
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for an attribute that is not set: a deferred report's fields before their first use.
+        load = self.__dict__.pop("_load", None)
+        if load is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.__dict__.update(load())
+        return getattr(self, name)

@@ -61,3 +61,33 @@ def test_summary_bounds_keep_the_card_alive():
         Summary.from_json_bytes(b" " * (1024 * 1024 + 1))
     summary = Summary.from_json_bytes(b'{"date":"2021-07-09","status":"bad","metrics":{"a":1' + b"0" * 400 + b',"b":NaN,"c":3}}')
     assert summary.metrics == {"c": 3}
+
+
+def test_a_deferred_report_is_the_report_its_fields_make_and_loads_them_once():
+    from sitegen.model import Report, SignatureSummary
+
+    read = {"title": "t", "summary": "s", "pages": 3, "metrics": {"errors": 2}, "extra": {"x": 1}, "summary_source": "attachment",
+            "signatures": (SignatureSummary("k1", "error", 1), SignatureSummary("", "warn", 2))}
+    known = {"source": "a/report-2021-07-09-bad.pdf", "date": dt.date(2021, 7, 9), "status": "bad", "suite": "a", "bytes": 10,
+             "problems": ("p",), "made_from": "stamp"}
+    loads = []
+
+    def load():
+        loads.append(1)
+        return read
+
+    deferred = Report.deferred(load, ("k1", ""), **known)
+
+    light = (deferred.date, deferred.suite, deferred.signature_keys, deferred.digest())
+    assert light == (dt.date(2021, 7, 9), "a", ("k1", ""), "stamp")
+    assert loads == []  # what every build reads of every report needs no load
+    eager = Report(**known, **read)
+    assert deferred == eager and deferred.summary == "s" and eager.signature_keys == ("k1", "")
+    assert loads == [1]
+    assert deferred.title == "t" and loads == [1]
+    try:
+        deferred.no_such_field  # noqa: B018 - the attribute access is the test
+    except AttributeError as exc:
+        assert "no_such_field" in str(exc)
+    else:
+        raise AssertionError("an unknown attribute must raise AttributeError")

@@ -27,7 +27,7 @@ from sitegen.errors import BuildError, UsageError
 from sitegen.limits import parse_size
 from sitegen.model import Report
 from sitegen.site import budget, glance, layout, listing
-from sitegen.site.cache import ExtractCache, folder_key, locked
+from sitegen.site.cache import Cached, ExtractCache, folder_key, locked
 from sitegen.site.catalog import Catalog, build_catalog, reusable_lines
 from sitegen.site.extract import EXTRACTOR_VERSION, Extracted, extract_many, pypdf_version, unavailable
 from sitegen.site.retention import archived
@@ -237,9 +237,9 @@ def _extract_stamp(config: Config) -> str:
     return f"extractor {EXTRACTOR_VERSION}; pypdf {pypdf_version()}; summary_length {config.summary_length}"
 
 
-def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tuple[dict[str, Extracted], int]:
+def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tuple[dict[str, Extracted | Cached], int]:
     """Every report's extraction, from the cache where its stamp still matches; and how many PDFs were read."""
-    out: dict[str, Extracted] = {}
+    out: dict[str, Extracted | Cached] = {}
     todo: list[Found] = []
     for f in found:
         if not f.readable:
@@ -257,8 +257,11 @@ def _extract(found: list[Found], cache: ExtractCache, summary_length: int) -> tu
     return out, len(todo)
 
 
-def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: list[str], stamp: str) -> list[Report]:
-    """Reports from scan + extraction; where summary.json disagrees with the file name, the name wins."""
+def _assemble(found: list[Found], extracted: dict[str, Extracted | Cached], warnings: list[str], stamp: str) -> list[Report]:
+    """Reports from scan + extraction; where summary.json disagrees with the file name, the name wins.
+
+    A cached report's title, summary, metrics and signatures are decoded when a page first reads them (Report.deferred).
+    """
     reports = []
     for f in found:
         x = extracted[f.source]
@@ -270,26 +273,38 @@ def _assemble(found: list[Found], extracted: dict[str, Extracted], warnings: lis
         if x.summary_suite and f.suite and x.summary_suite != f.suite:
             problems.append(f"summary.json says suite {x.summary_suite!r} but the file is in folder {f.suite!r}; the folder wins")
         warnings.extend(f"{f.path}: {problem}" for problem in problems)
-        reports.append(
-            Report(
-                source=f.source,
-                date=f.date,
-                status=f.status,
-                suite=f.suite,
-                title=x.title,
-                summary=x.summary,
-                pages=x.pages,
-                bytes=f.size,
-                metrics=dict(x.metrics),
-                extra=dict(x.extra),
-                summary_source=x.summary_source,
-                problems=tuple(problems),
-                signatures=x.signatures,
-                # The file's own path, not the shown name: two names that clean_text shows alike are two files.
-                made_from=f"{f.path}\0{f.stamp}\0{f.readable}\0{stamp}",
-            )
-        )
+        known = {
+            "source": f.source,
+            "date": f.date,
+            "status": f.status,
+            "suite": f.suite,
+            "bytes": f.size,
+            "problems": tuple(problems),
+            # The file's own path, not the shown name: two names that clean_text shows alike are two files.
+            "made_from": f"{f.path}\0{f.stamp}\0{f.readable}\0{stamp}",
+        }
+        if isinstance(x, Cached):
+            reports.append(Report.deferred(functools.partial(_loaded, x), x.signature_keys, **known))
+        else:
+            reports.append(Report(**known, **_read_fields(x)))
     return reports
+
+
+def _read_fields(x: Extracted) -> dict[str, Any]:
+    """The fields of a Report that extraction read (the others come from the scan)."""
+    return {
+        "title": x.title,
+        "summary": x.summary,
+        "pages": x.pages,
+        "metrics": dict(x.metrics),
+        "extra": dict(x.extra),
+        "summary_source": x.summary_source,
+        "signatures": x.signatures,
+    }
+
+
+def _loaded(cached: Cached) -> dict[str, Any]:
+    return _read_fields(cached.load())
 
 
 def _unpublished(config: Config, found: list[Found], reports: list[Report]) -> dict[str, str]:

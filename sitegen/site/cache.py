@@ -1,6 +1,9 @@
 """The extraction cache: versioned JSON lines beside (never inside) the output, so a rebuild opens only changed PDFs.
 
-An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns, inode). The first line
+An entry is keyed by the PDF's absolute path and stamped with its (size, mtime_ns, inode). Its line holds what
+every build needs of every report (`Cached`: the summary's own date, status and suite, the problems, the signature
+keys) apart from the full result, which is decoded only for the reports whose cards a build draws; a check over
+the line tells one torn or edited by hand, which is then read again from its PDF. The first line
 says which extractor, pypdf and extraction settings the entries are for; when those change the
 whole file is dropped. A build that read a few new PDFs appends their lines instead of writing the
 file again (the whole file is 8.6 MB at 10,000 reports; writing it was a tenth of a one-new build),
@@ -20,7 +23,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sitegen.site.extract import Extracted
 
@@ -31,9 +34,45 @@ Result = bytes | memoryview
 # A file's (size, mtime_ns, inode): the inode tells a new file renamed over the old one (the nightly job's way of
 # writing) from the old one, even when it has the same size and its mtime was set back (`cp -p`, `tar`, `rsync -t`).
 Stamp = tuple[int, int, int]
-CACHE_FORMAT = 4  # 4: the inode in the stamp; 3: results as rows (Extracted.to_row); 2: as objects; 1: one JSON object
+# 5: the light fields and a check on each line; 4: the inode in the stamp; 3: results as rows (Extracted.to_row);
+# 2: as objects; 1: one JSON object
+CACHE_FORMAT = 5
 # Dead lines a cache may carry before it is rewritten: this many, plus a quarter of its live entries.
 COMPACT_SLACK = 64
+
+
+class Cached(NamedTuple):
+    """A cached extraction: what a build reads of every report, and the full result, decoded by `load()`.
+
+    A one-new build at 10,000 reports draws the cards of about a hundred; turning every cached row back into
+    objects (30,000 signatures among them) was a sixth of it. A tuple: the cheapest object to make, 10,000 times.
+    """
+
+    summary_date: str | None
+    summary_status: str | None
+    summary_suite: str | None
+    problems: tuple[str, ...]
+    signature_keys: tuple[str, ...]  # every signature's key, in order (Report.signature_keys)
+    result: Result  # Extracted.to_row() as JSON
+
+    def load(self) -> Extracted:
+        """The full result. The line's check matched, so it is a row this cache wrote from an Extracted."""
+        return Extracted.from_row(json.loads(bytes(self.result)))
+
+
+def _light(extracted: Extracted) -> list[Any]:
+    """Cached's fields but the result, as a line's head carries them."""
+    x = extracted
+    return [x.summary_date, x.summary_status, x.summary_suite, list(x.problems), [sig.key for sig in x.signatures]]
+
+
+# An entry: the file's stamp, the light fields, the result's JSON, and the line as signed (head, tab, result) with
+# its check. Views into the loaded file, or bytes for an entry put since.
+Entry = tuple[Stamp, list[Any], Result, Result, bytes]
+
+
+def _check(signed: Result) -> bytes:
+    return hashlib.blake2b(signed, digest_size=8).hexdigest().encode()
 
 
 def folder_key(path: Path) -> str:
@@ -62,10 +101,10 @@ class ExtractCache:
     decoded all at once, 10,000 entries took 70 MB more memory than their 8.6 MB of text.
     """
 
-    def __init__(self, file: Path, stamp: str, entries: dict[str, tuple[Stamp, Result]] | None = None, dead: int = 0):
+    def __init__(self, file: Path, stamp: str, entries: dict[str, Entry] | None = None, dead: int = 0):
         self.file = file
         self.stamp = stamp
-        self._entries: dict[str, tuple[Stamp, Result]] = entries or {}  # path -> (its file's stamp, result as JSON)
+        self._entries: dict[str, Entry] = entries or {}  # by path
         self._used: set[str] = set()
         self._new: list[str] = []  # paths put since the load: their lines are appended by save()
         self._dead = dead  # lines in the file that no get() will see (superseded or unreadable)
@@ -103,25 +142,27 @@ class ExtractCache:
         cache._loaded = (loaded.st_ino, len(raw))
         return cache, []
 
-    def get(self, path: Path, stamp: Stamp) -> Extracted | None:
-        """The cached result for this exact file version, or None."""
+    def get(self, path: Path, stamp: Stamp) -> Cached | None:
+        """The cached result for this exact file version, or None (also for a line that fails its check)."""
         key = str(path)
         entry = self._entries.get(key)
         self._used.add(key)
         if entry is None or entry[0] != stamp:
             return None
-        try:
-            row = json.loads(bytes(entry[1]))
-            return Extracted.from_row(row) if isinstance(row, list) else None
-        except (ValueError, RecursionError, TypeError):  # torn or hand-edited: read from its PDF again
+        _stamp, light, result, signed, check = entry
+        if _check(signed) != check:  # torn or edited by hand: read from its PDF again
             return None
+        date, status, suite, problems, keys = light
+        return Cached(date, status, suite, tuple(problems), tuple(keys), result)
 
     def put(self, path: Path, stamp: Stamp, extracted: Extracted) -> None:
         key = str(path)
         if key in self._entries:
             self._dead += 1  # its line in the file is superseded by the one save() appends
+        light = _light(extracted)
         result = json.dumps(extracted.to_row(), separators=(",", ":"), allow_nan=False).encode()
-        self._entries[key] = (stamp, result)
+        signed = json.dumps([key, *stamp, light], separators=(",", ":")).encode() + b"\t" + result
+        self._entries[key] = (stamp, light, result, signed, _check(signed))
         self._new.append(key)
         self._used.add(key)
 
@@ -151,7 +192,7 @@ class ExtractCache:
                 st = os.fstat(fh.fileno())
                 if self._loaded is None or (st.st_ino, st.st_size) != self._loaded:
                     return False  # rewritten by another build (perhaps for another stamp) or appended to since
-                data = b"".join(_line(key, self._entries[key]) for key in dict.fromkeys(self._new))
+                data = b"".join(_line(self._entries[key]) for key in dict.fromkeys(self._new))
                 fh.write(data)  # one write: a killed build tears at most the last line
         except OSError:
             return False  # a file we may not write to in a folder we may: the rewrite replaces it
@@ -161,7 +202,7 @@ class ExtractCache:
     def _compact(self) -> None:
         """Write the entries this build used, and only those, as a new file."""
         kept = {key: self._entries[key] for key in sorted(self._used) if key in self._entries}
-        data = self._header() + b"".join(_line(key, entry) for key, entry in kept.items())
+        data = self._header() + b"".join(_line(entry) for entry in kept.values())
         write_atomic(self.file, data)
         self._entries, self._dead, self._rewrite = kept, 0, False
         self._loaded = (os.stat(self.file).st_ino, len(data))
@@ -188,32 +229,34 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _line(key: str, entry: tuple[Stamp, Result]) -> bytes:
-    """`[path, size, mtime_ns, inode]`, a tab, the result's JSON: JSON text never holds a raw tab or newline."""
-    stamp, result = entry
-    return json.dumps([key, *stamp]).encode() + b"\t" + result + b"\n"
+def _line(entry: Entry) -> bytes:
+    """`[path, size, mtime_ns, inode, light]`, a tab, the result's JSON, a tab, the check: JSON text never holds a raw tab
+    or newline."""
+    return bytes(entry[3]) + b"\t" + entry[4] + b"\n"
 
 
-def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[Stamp, Result]], int]:
-    """{path: (stamp, result as JSON)} from the lines of `raw` after `start`, and how many lines are dead.
+def _entries(raw: bytes, start: int) -> tuple[dict[str, Entry], int]:
+    """{path: entry} from the lines of `raw` after `start`, and how many lines are dead.
 
     The heads of all lines are decoded in one go, as one JSON array; only when that fails (a file
-    edited by hand) line by line. The results stay views into `raw`, not copies, until get() asks.
+    edited by hand) line by line. The results stay views into `raw`, not copies, until a build loads one;
+    the checks are tested by get(), for the entries a build asks for.
     """
     view = memoryview(raw)
     heads: list[bytes] = []
-    results: list[Result] = []
+    lines: list[tuple[Result, Result, bytes]] = []  # (result, signed, check)
     dead = 0
     end = len(raw)
     while start < end:
         stop = raw.find(b"\n", start)
         stop = end if stop < 0 else stop
-        tab = raw.find(b"\t[", start, stop)
-        if tab < 0:
+        tab = raw.find(b"\t", start, stop)
+        last = raw.rfind(b"\t", start, stop)
+        if tab < 0 or last == tab:
             dead += 1
         else:
             heads.append(raw[start:tab])
-            results.append(view[tab + 1 : stop])
+            lines.append((view[tab + 1 : last], view[start:last], raw[last + 1 : stop]))
         start = stop + 1
     try:
         decoded: list[Any] = json.loads(b"[" + b",".join(heads) + b"]")
@@ -221,11 +264,12 @@ def _entries(raw: bytes, start: int) -> tuple[dict[str, tuple[Stamp, Result]], i
         decoded = []
     if len(decoded) != len(heads):  # it did not parse, or an edited head holds a comma at its top level
         decoded = [_decoded(head) for head in heads]
-    entries: dict[str, tuple[Stamp, Result]] = {}
-    for head, result in zip(decoded, results, strict=True):
-        if isinstance(head, list) and len(head) == 4 and isinstance(head[0], str) and all(type(n) is int for n in head[1:]):
+    entries: dict[str, Entry] = {}
+    for head, (result, signed, check) in zip(decoded, lines, strict=True):
+        # Only the key and stamp are needed here; the rest of a head is trusted once get() has tested the line's check.
+        if isinstance(head, list) and len(head) == 5 and isinstance(head[0], str) and all(type(n) is int for n in head[1:4]):
             dead += head[0] in entries
-            entries[head[0]] = ((head[1], head[2], head[3]), result)
+            entries[head[0]] = ((head[1], head[2], head[3]), head[4], result, signed, check)
         else:
             dead += 1
     return entries, dead

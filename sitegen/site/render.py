@@ -995,13 +995,13 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     for r in reports:
         by_suite.setdefault(r.suite, []).append(r)
     timelines = {
-        suite: history.SignatureTimeline(found, lambda r: (sig.key for sig in r.signatures if sig.key))
+        suite: history.SignatureTimeline(found, lambda r: (key for key in r.signature_keys if key))
         for suite, found in by_suite.items()
     }
 
     def sig_lines(r: Report) -> dict[str, Any]:
         """The night page's "first seen" and "seen in N of the last 30" lines (drawn pages only: it formats links)."""
-        if not r.signatures or r.suite not in timelines:
+        if not r.signature_keys or r.suite not in timelines:
             return {}
         path = pages[r.source]
         return signature_lines(
@@ -1015,9 +1015,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     def sig_key(r: Report) -> bytes:
         """What sig_lines(r) is made of besides the report itself: for each signature, its first night and counts."""
         timeline = timelines.get(r.suite)
-        if not r.signatures or timeline is None:
+        if not r.signature_keys or timeline is None:
             return b""
-        standing = timeline.standing(r, [s.key for s in r.signatures if s.key])
+        standing = timeline.standing(r, [key for key in r.signature_keys if key])
         return repr([(key, pages[first.source], seen, counted) for key, first, seen, counted in standing]).encode()
 
     def viewer(report: Report, path: str) -> dict[str, Any]:

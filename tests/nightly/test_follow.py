@@ -202,6 +202,12 @@ def night(tmp_path_factory: pytest.TempPathFactory, kubectl: str) -> Iterator[di
             "oneshot": oneshot, "once": once, "code": follower.returncode, "stdout": stdout, "stderr": stderr,
             "idle": idle, "server": server,
         }
+    except pytest.fail.Exception as failed:
+        # A wait that timed out: the follower's log (every stream it opens and ends, each instance's end) is the clue.
+        if follower.poll() is None:
+            follower.kill()
+        err = follower.communicate()[1]
+        pytest.fail(f"{failed}\nthe follower's log:\n{err[-8000:]}")
     finally:
         if follower.poll() is None:
             follower.kill()

@@ -103,11 +103,18 @@ def test_damaged_cache_is_rebuilt_with_a_warning(project, damage):
 
 
 def cache_lines(project):
-    """The cache file, its header and its entries as [path, size, mtime_ns, inode, result]."""
+    """The cache file, its header and its entries as [path, size, mtime_ns, inode, light, result]."""
     (cache_file,) = (project / ".sitegen-cache").glob("extract-*.jsonl")
     head, *lines = cache_file.read_bytes().splitlines()
-    rows = [line.partition(b"\t") for line in lines]
-    return cache_file, [json.loads(head), *([*json.loads(path_and_stamp), json.loads(result)] for path_and_stamp, _, result in rows)]
+    rows = [line.split(b"\t") for line in lines]
+    entries = [[*json.loads(path_and_stamp), json.loads(result)] for path_and_stamp, result, _check in rows]
+    return cache_file, [json.loads(head), *entries]
+
+
+def got(cache, path, stamp):
+    """What a cache holds for `path` at `stamp`, decoded in full (None for a miss)."""
+    hit = cache.get(path, stamp)
+    return None if hit is None else hit.load()
 
 
 def test_cache_lives_outside_the_output_and_is_versioned_json_lines(project):
@@ -171,7 +178,7 @@ def test_dead_lines_stay_bounded_however_often_a_report_is_rewritten(tmp_path):
     (cache_file,) = (tmp_path / "cache").glob("*.jsonl")
     assert len(cache_file.read_bytes().splitlines()) <= 2 + COMPACT_SLACK
     again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert again.get(tmp_path / "x.pdf", (1, 199, 0)) == value and again.get(tmp_path / "x.pdf", (1, 198, 0)) is None
+    assert got(again, tmp_path / "x.pdf", (1, 199, 0)) == value and got(again, tmp_path / "x.pdf", (1, 198, 0)) is None
 
 
 def test_the_cache_of_an_older_sitegen_is_replaced(project):
@@ -217,7 +224,55 @@ def test_signatures_survive_the_cache_field_by_field(tmp_path):
     cache.put(tmp_path / "x.pdf", (1, 1, 0), value)
     assert cache.save() == []
     loaded, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert loaded.get(tmp_path / "x.pdf", (1, 1, 0)) == value
+    assert got(loaded, tmp_path / "x.pdf", (1, 1, 0)) == value
+    # What every build reads of every report without decoding the rest: the same values.
+    hit = loaded.get(tmp_path / "x.pdf", (1, 1, 0))
+    assert (hit.summary_date, hit.summary_status, hit.summary_suite, hit.problems) == ("2021-07-09", "bad", "a", ("p",))
+    assert hit.signature_keys == ("k1", "k2")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [(b'"s"', b'"forged summary"'), (b'["p"]', b'["forged problem"]'), (b'"k1"', b'"k9"'), (b'1.5', b'2.5')],
+    ids=["summary", "problem", "signature-key", "metric"],
+)
+def test_a_line_edited_by_hand_into_valid_json_is_read_again(tmp_path, edit):
+    """A line's check covers all of it: an edit that keeps the JSON valid is not shown as the PDF's own words."""
+    from sitegen.model import SignatureSummary
+
+    sigs = (SignatureSummary("k1", "warn", 1),)
+    value = Extracted(title="t", summary="s", metrics={"errors": 1.5}, problems=("p",), signatures=sigs)
+    cache, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+    cache.put(tmp_path / "x.pdf", (1, 1, 0), value)
+    cache.put(tmp_path / "y.pdf", (1, 1, 0), Extracted(summary="untouched"))
+    cache.save()
+    file = cache.file
+    lines = file.read_bytes().split(b"\n")
+    (index,) = [i for i, line in enumerate(lines) if b"x.pdf" in line]
+    assert edit[0] in lines[index]
+    lines[index] = lines[index].replace(*edit)
+    file.write_bytes(b"\n".join(lines))
+
+    loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
+
+    assert warnings == [] and loaded.get(tmp_path / "x.pdf", (1, 1, 0)) is None
+    assert got(loaded, tmp_path / "y.pdf", (1, 1, 0)) == Extracted(summary="untouched")
+
+
+def test_an_edited_cache_line_is_read_again_from_its_pdf_by_the_build(project, monkeypatch):
+    first = build_site(config(project))
+    summary = {r.source: r.summary for r in first.reports}["report-2021-07-09-bad.pdf"]
+    cache_file, _ = cache_lines(project)
+    data = cache_file.read_bytes()
+    word = summary.split()[0].encode()
+    cache_file.write_bytes(data.replace(word, b"forged", 1))
+    os.utime(project / "reports" / "a" / "report-2021-07-10-good.pdf", ns=(10**18, 10**18))  # the other one: a build to do
+
+    again = build_site(config(project))
+
+    assert again.extracted == 2 and again.warnings == []  # the touched one, and the one whose line fails its check
+    assert {r.source: r.summary for r in again.reports}["report-2021-07-09-bad.pdf"] == summary
+    assert b"forged" not in (project / "public" / "reports.json").read_bytes()
 
 
 @pytest.mark.parametrize("result", [b'["t"]', b'[1,2,3,4,{},{},5,6,7,[],[["k"]]]', b'["t","s","none",1,[],{},null,null,null,[],[]]'])
@@ -228,7 +283,7 @@ def test_a_cache_line_of_the_wrong_shape_is_read_again_not_trusted(tmp_path, res
     file = tmp_path / "cache" / cache.file.name
     file.write_bytes(cache._header() + json.dumps([str(tmp_path / "x.pdf"), 1, 1, 0]).encode() + b"\t" + result + b"\n")
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
-    assert warnings == [] and loaded.get(tmp_path / "x.pdf", (1, 1, 0)) is None
+    assert warnings == [] and got(loaded, tmp_path / "x.pdf", (1, 1, 0)) is None
 
 
 def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
@@ -236,16 +291,16 @@ def test_key_is_size_and_mtime_and_survives_a_reload(tmp_path):
     assert warnings == []
     value = Extracted(title="t", summary="s", pages=2, metrics={"errors": 3}, problems=("p",))
     cache.put(tmp_path / "x.pdf", (10, 5, 0), value)
-    assert cache.get(tmp_path / "x.pdf", (10, 5, 0)) == value
-    assert cache.get(tmp_path / "x.pdf", (11, 5, 0)) is None
-    assert cache.get(tmp_path / "x.pdf", (10, 6, 0)) is None
+    assert got(cache, tmp_path / "x.pdf", (10, 5, 0)) == value
+    assert got(cache, tmp_path / "x.pdf", (11, 5, 0)) is None
+    assert got(cache, tmp_path / "x.pdf", (10, 6, 0)) is None
     assert cache.save() == []
 
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert warnings == []
-    assert loaded.get(tmp_path / "x.pdf", (10, 5, 0)) == value
+    assert got(loaded, tmp_path / "x.pdf", (10, 5, 0)) == value
     other, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "another stamp")
-    assert other.get(tmp_path / "x.pdf", (10, 5, 0)) is None
+    assert got(other, tmp_path / "x.pdf", (10, 5, 0)) is None
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
@@ -274,7 +329,7 @@ def test_two_sites_with_other_settings_never_read_each_others_results(tmp_path):
 
     for stamp, path, expected in (("summary_length 100", "a.pdf", "made for 100"), ("summary_length 500", "a.pdf", None)):
         again, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", stamp)
-        hit = again.get(tmp_path / path, (1, 1, 0))
+        hit = got(again, tmp_path / path, (1, 1, 0))
         assert (hit.summary if hit else None) == expected
 
 
@@ -285,13 +340,13 @@ def test_two_builds_appending_at_once_lose_at_most_an_entry(tmp_path):
     one, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     two, _ = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     for cache, name in ((one, "b"), (two, "c")):
-        assert cache.get(tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
+        assert got(cache, tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
         cache.put(tmp_path / f"{name}.pdf", (1, 1, 0), Extracted(summary=name))
         assert cache.save() == []
 
     after, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
     assert warnings == []
-    found = {name: after.get(tmp_path / f"{name}.pdf", (1, 1, 0)) for name in "abc"}
+    found = {name: got(after, tmp_path / f"{name}.pdf", (1, 1, 0)) for name in "abc"}
     assert found["a"] == Extracted(summary="a") and found["c"] == Extracted(summary="c")
     assert found["b"] in (None, Extracted(summary="b"))  # lost at worst (read again), never wrong
 
@@ -307,8 +362,8 @@ def test_a_hand_edited_line_costs_only_itself(tmp_path):
     loaded, warnings = ExtractCache.load(tmp_path / "cache", tmp_path / "reports", "stamp")
 
     assert warnings == []
-    assert loaded.get(tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
-    assert loaded.get(Path("x"), (1, 2, 0)) is None
+    assert got(loaded, tmp_path / "a.pdf", (1, 1, 0)) == Extracted(summary="a")
+    assert got(loaded, Path("x"), (1, 2, 0)) is None
 
 
 def test_a_cache_folder_that_cannot_be_used_is_named_and_the_site_is_left_alone(project):
