@@ -10,7 +10,7 @@ changes those files:
     start-up    the interpreter and sitegen's imports (a separate `python -c "import ..."`)
 
 and what grows with every report although one changed: every other stage, and inside them
-`tree` (a stat of every output file, to trust the record), `record json` (the record of every
+`tree` (a stat of every output file, to trust the record), `record file` (the record of every
 output file, loaded and saved), keys (render minus draw: the key of every page is derived again).
 
     .venv/bin/python bench/bench_one_new.py [--reports 10000] [--suites 2] [--repeat 5] [--where DIR]
@@ -43,7 +43,7 @@ import sitegen.site.write as write
 from sitegen.config import parse_config
 from sitegen.site.build import build_site
 
-spent = {"draw": 0.0, "tree": 0.0, "record json": 0.0}
+spent = {"draw": 0.0, "tree": 0.0, "record file": 0.0}
 
 def timed(name, func):
     def wrapper(*args):
@@ -56,8 +56,8 @@ def timed(name, func):
 
 render.draw_all = timed("draw", render.draw_all)
 write.tree = timed("tree", write.tree)
-write._load_state = timed("record json", write._load_state)
-write._save_state = timed("record json", write._save_state)
+write._load_state = timed("record file", write._load_state)
+write._save_state = timed("record file", write._save_state)
 start = time.perf_counter()
 result = build_site(parse_config({}, Path(sys.argv[1])))
 print(json.dumps({"seconds": time.perf_counter() - start, "drawn": result.drawn, "written": result.written,
@@ -111,7 +111,7 @@ def main() -> int:
     linear = {
         "keys (render minus draw)": median([r["timings"]["render"] - r["draw"] for r in runs]),
         "tree (stat every output file)": median([r["tree"] for r in runs]),
-        "record json (load + save)": median([r["record json"] for r in runs]),
+        "record file (load + save)": median([r["record file"] for r in runs]),
     }
     print(f"one new report, medians of {len(runs)}: build {median([r['seconds'] for r in runs]):.3f} s, "
           f"drawn {median([r['drawn'] for r in runs]):.0f} pages, written {median([r['written'] for r in runs]):.0f} files")

@@ -322,16 +322,15 @@ class Report:
     # A digest of everything the fields above were made from (the file's stamp, the extractor), set by the
     # builder: comparing it is much cheaper than comparing the fields. "" when unknown (then fields are compared).
     made_from: str = field(default="", compare=False)
+    # Every signature's key, in order: what the history across nights compares (a deferred report has them unloaded).
+    signature_keys: tuple[str, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signature_keys", tuple(sig.key for sig in self.signatures))
 
     def digest(self) -> str:
         """A short stable text that changes whenever any field of the report may have changed."""
         return self.made_from or repr(self)
-
-    @property
-    def signature_keys(self) -> tuple[str, ...]:
-        """Every signature's key, in order: what the history across nights compares (no signature object is made)."""
-        keys = self.__dict__.get("_signature_keys")
-        return tuple(sig.key for sig in self.signatures) if keys is None else keys
 
     @classmethod
     def deferred(cls, load: Callable[[], dict[str, Any]], signature_keys: tuple[str, ...], **fields: Any) -> Report:
@@ -341,7 +340,7 @@ class Report:
         statuses, suites and signature keys of the rest.
         """
         report = object.__new__(cls)
-        report.__dict__.update(fields, _load=load, _signature_keys=signature_keys)
+        report.__dict__.update(fields, _load=load, signature_keys=signature_keys)
         return report
 
     def __getattr__(self, name: str) -> Any:

@@ -105,10 +105,30 @@ def test_lost_build_record_still_reports_no_change(tmp_path, make_pdf):
     make_pdf(tmp_path / "reports" / "report-2021-07-09-bad.pdf")
     config = parse_config({}, tmp_path)
     build_site(config)
-    for record in (tmp_path / ".sitegen-cache").glob("site-*.json"):
+    for record in (tmp_path / ".sitegen-cache").glob("site-*.record"):
         record.unlink()
     result = build_site(config)
     assert result.changed == [] and result.written == 0
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x00garbage", b"cut", "truncated"], ids=["empty", "garbage", "short", "truncated"])
+def test_a_damaged_build_record_costs_a_comparison_never_the_site(tmp_path, make_pdf, damage):
+    root = tmp_path / "project"
+    make_pdf(root / "reports" / "report-2021-07-09-bad.pdf")
+    config = parse_config({}, root)
+    build_site(config)
+    (record,) = (root / ".sitegen-cache").glob("site-*.record")
+    record.write_bytes(record.read_bytes()[:-7] if damage == "truncated" else damage)
+    for glance in (root / ".sitegen-cache").glob("glance-*"):
+        glance.unlink()  # else the build sees nothing changed and never reads the record
+
+    result = build_site(config)
+
+    assert (result.changed, result.written) == ([], 0)  # every file compared equal to what it would write: none rewritten
+    make_pdf(root / "reports" / "report-2021-07-10-good.pdf")
+    assert "nights/2021-07-10.html" in build_site(config).changed
+    _equals_a_clean_build(tmp_path, root, "damaged")
+    assert build_site(config).changed == []  # and the record is whole again
 
 
 def test_index_and_monthly_archive_stay_equal_to_a_clean_build_as_nights_come_and_go(tmp_path, make_pdf):
