@@ -13,7 +13,12 @@ and what grows with every report although one changed: every other stage, and in
 `tree` (a stat of every output file, to trust the record), `record file` (the record of every
 output file, loaded and saved), keys (render minus draw: the key of every page is derived again).
 
-    .venv/bin/python bench/bench_one_new.py [--reports 10000] [--suites 2] [--repeat 5] [--where DIR]
+    .venv/bin/python bench/bench_one_new.py [--reports 10000] [--suites 2] [--repeat 5] [--where DIR] [--against DIR]
+
+--against DIR times another checkout of sitegen (say `git worktree add /tmp/before HEAD~1`, with its
+sitegen/vendor copied in) on its own copy of the site in the same run, the two builds alternating,
+so that both see the same machine: on a shared machine the load moves more between runs than a
+change does.
 """
 
 from __future__ import annotations
@@ -67,11 +72,16 @@ print(json.dumps({"seconds": time.perf_counter() - start, "drawn": result.drawn,
 STARTUP = "import jinja2, sitegen.config, sitegen.site.build, sitegen.site.render"
 
 
-def one_new(root: Path, head: bytes, tail: bytes, number: int, suites: int) -> dict:
+def one_new(root: Path, head: bytes, tail: bytes, number: int, suites: int, code: Path = ROOT) -> dict:
     day = dt.date(2150, 1, 1) + dt.timedelta(days=number)  # the newest night, as a real new report is
     new = root / "reports" / "cluster-0" / f"report-{day.isoformat()}-bad.pdf"
     new.write_bytes(head + summary_for(suites * (10**6 + number), day, "bad", suites) + tail)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(root)], capture_output=True, text=True, cwd=ROOT, check=False)
+    return build_with(code, root)
+
+
+def build_with(code: Path, root: Path) -> dict:
+    """One build of `root` in a fresh process running the sitegen of the checkout `code` (its folder comes first on sys.path)."""
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(root)], capture_output=True, text=True, cwd=code, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"build failed:\n{proc.stderr}")
     return json.loads(proc.stdout)
@@ -89,22 +99,40 @@ def main() -> int:
     parser.add_argument("--suites", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--where", type=Path, default=ROOT / "bench" / "out", help="parent folder of the generated site")
+    parser.add_argument("--against", type=Path, help="another sitegen checkout, timed alternately on its own copy of the site")
     args = parser.parse_args()
 
     root = args.where / "one-new"
     shutil.rmtree(root, ignore_errors=True)
     head, tail = generate(root / "reports", args.reports, args.suites)
     run_child(root)  # the site as the last nightly build left it
+    other = args.where / "one-new-against"
+    if args.against:
+        shutil.rmtree(other, ignore_errors=True)
+        shutil.copytree(root / "reports", other / "reports")
+        build_with(args.against.resolve(), other)
     print(f"{args.reports} reports in {args.suites} suites under {root}; load average before: "
           f"{Path('/proc/loadavg').read_text().strip()}")
-    runs, starts = [], []
+    runs, starts, against = [], [], []
     for number in range(1, args.repeat + 1):
+        if args.against and number % 2:  # each goes first in every other round
+            against.append(one_new(other, head, tail, number, args.suites, args.against.resolve()))
         runs.append(one_new(root, head, tail, number, args.suites))
+        if args.against and not number % 2:
+            against.append(one_new(other, head, tail, number, args.suites, args.against.resolve()))
         starts.append(startup_seconds())
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}\n")
 
     def median(values: list[float]) -> float:
         return statistics.median(values)
+
+    if against:
+        this, that = median([r["seconds"] for r in runs]), median([r["seconds"] for r in against])
+        print(f"side by side, medians of {len(runs)}: this checkout {this:.3f} s, {args.against} {that:.3f} s ({this / that:.2f}x)")
+        for name in runs[0]["timings"]:
+            a, b = median([r["timings"].get(name, 0.0) for r in runs]), median([r["timings"].get(name, 0.0) for r in against])
+            print(f"  {name:12} {a:.3f} s  against {b:.3f} s")
+        print()
 
     stage = {name: median([r["timings"].get(name, 0.0) for r in runs]) for name in runs[0]["timings"]}
     must = {"start-up": median(starts), "walk": stage.get("list", 0.0), "draw": median([r["draw"] for r in runs])}

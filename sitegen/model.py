@@ -316,9 +316,10 @@ class Report:
     bytes: int
     metrics: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown summary.json keys
-    summary_source: str = "none"  # attachment | metadata | text | none
+    # Fields a deferred report loads have no plain default: that would be a class attribute, found before __getattr__.
+    summary_source: str = field(default_factory=lambda: "none")  # attachment | metadata | text | none
     problems: tuple[str, ...] = ()  # human-readable, shown on the card and in reports.json
-    signatures: tuple[SignatureSummary, ...] = ()  # the first (most severe) few of summary.json's, for the night page
+    signatures: tuple[SignatureSummary, ...] = field(default_factory=tuple)  # the first (most severe) few of summary.json's
     # A digest of everything the fields above were made from (the file's stamp, the extractor), set by the
     # builder: comparing it is much cheaper than comparing the fields. "" when unknown (then fields are compared).
     made_from: str = field(default="", compare=False)

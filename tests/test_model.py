@@ -91,3 +91,20 @@ def test_a_deferred_report_is_the_report_its_fields_make_and_loads_them_once():
         assert "no_such_field" in str(exc)
     else:
         raise AssertionError("an unknown attribute must raise AttributeError")
+
+
+def test_every_field_of_a_deferred_report_loads_when_it_is_read_first():
+    """Whichever field a page reads first (a search shard may start with the signatures), it is the loaded value,
+    never a default: a field with a plain default is a class attribute, which Python finds before __getattr__."""
+    import dataclasses
+
+    from sitegen.model import Report, SignatureSummary
+
+    read = {"title": "t", "summary": "s", "pages": 3, "metrics": {"errors": 2}, "extra": {"x": 1}, "summary_source": "attachment",
+            "signatures": (SignatureSummary("k1", "error", 1),)}
+    known = {"source": "r.pdf", "date": dt.date(2021, 7, 9), "status": "bad", "suite": "", "bytes": 1, "problems": (),
+             "made_from": "m"}
+    eager = Report(**known, **read)
+    for f in dataclasses.fields(Report):
+        deferred = Report.deferred(lambda: dict(read), ("k1",), **known)
+        assert getattr(deferred, f.name) == getattr(eager, f.name), f.name
