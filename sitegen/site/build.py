@@ -52,6 +52,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Why an unreadable PDF has no summary and is not published (card, viewer page and reports.json say so).
 UNREADABLE = "cannot read the file (permission denied)"
 GC_THRESHOLD = 10_000  # allocations between passes of the youngest generation during a build (Python's default: 700)
+NEVER = 1 << 30  # passes of the middle generation between passes of the oldest: none during a build (default: 10)
 
 T = TypeVar("T")
 
@@ -102,14 +103,15 @@ class _Stages:
 
 @contextlib.contextmanager
 def _collecting_rarely() -> Iterator[None]:
-    """Fewer garbage-collector passes while the build runs (restored after).
+    """Fewer garbage-collector passes while the build runs, and none of the oldest generation (restored after).
 
-    A build holds tens of thousands of long-lived objects (one report is a dozen), and with the default
+    A build holds tens of thousands of long-lived objects (one report is several), and with the default
     thresholds every pass of the oldest generation walks them all: a fifth of a one-new build at 10,000
-    reports (bench/RESULTS.md). Raising the youngest generation's threshold keeps cycles collected, only rarely.
+    reports, and at 100,000 four passes of 0.5 s each (bench/RESULTS.md). Cycles still die young: the young
+    generations are collected, only less often; what reaches the oldest waits for the build's end.
     """
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_THRESHOLD), *before[1:])
+    gc.set_threshold(max(before[0], GC_THRESHOLD), before[1], NEVER)
     try:
         yield
     finally:

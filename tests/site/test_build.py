@@ -630,3 +630,41 @@ def test_a_roll_back_puts_back_a_page_someone_removed_while_the_build_ran(tmp_pa
     undo.roll_back()
 
     assert page.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+def test_no_pass_of_the_oldest_generation_while_a_build_runs_and_the_thresholds_come_back(tmp_path, make_pdf, monkeypatch):
+    """At 100,000 reports each pass of the oldest generation walked every report's objects (0.5 s, four per build)."""
+    import gc
+
+    import sitegen.site.build as build_module
+
+    for day in range(1, 29):
+        make_pdf(tmp_path / "reports" / f"report-2021-02-{day:02d}-good.pdf")
+    passes: list[int] = []
+    stages = build_module._build
+    inside = []
+
+    def counted_stages(*args):
+        inside.append(gc.get_threshold())
+        gc.callbacks.append(count)
+        try:
+            return stages(*args)
+        finally:
+            gc.callbacks.remove(count)
+
+    def count(phase, info):
+        if phase == "start":
+            passes.append(info["generation"])
+
+    monkeypatch.setattr(build_module, "_build", counted_stages)
+    monkeypatch.setattr(build_module, "GC_THRESHOLD", 1)  # passes of the young generations at every chance
+    before = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)  # a collector eager to collect every generation
+    try:
+        result = build_site(parse_config({}, tmp_path))
+        after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+    assert result.shown == 28 and passes.count(1) > 0  # the young generations are still collected
+    assert 2 not in passes
+    assert after == (1, 1, 1) and inside[0][2] > 1000
