@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,19 @@ class _Stages:
         return value
 
 
+class _Collector:
+    """The collector's thresholds while builds run in this process: set by the first build, restored by the last,
+    so that two builds in two threads never leave the process without passes of the oldest generation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.before = gc.get_threshold()
+
+
+_COLLECTOR = _Collector()
+
+
 @contextlib.contextmanager
 def _collecting_rarely() -> Iterator[None]:
     """Fewer garbage-collector passes while the build runs, and none of the oldest generation (restored after).
@@ -110,12 +124,19 @@ def _collecting_rarely() -> Iterator[None]:
     reports, and at 100,000 four passes of 0.5 s each (bench/RESULTS.md). Cycles still die young: the young
     generations are collected, only less often; what reaches the oldest waits for the build's end.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_THRESHOLD), before[1], NEVER)
+    c = _COLLECTOR
+    with c.lock:
+        if not c.running:
+            c.before = before = gc.get_threshold()
+            gc.set_threshold(max(before[0], GC_THRESHOLD), before[1], NEVER)
+        c.running += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with c.lock:
+            c.running -= 1
+            if not c.running:
+                gc.set_threshold(*c.before)
 
 
 @contextlib.contextmanager

@@ -668,3 +668,21 @@ def test_no_pass_of_the_oldest_generation_while_a_build_runs_and_the_thresholds_
     assert result.shown == 28 and passes.count(1) > 0  # the young generations are still collected
     assert 2 not in passes
     assert after == (1, 1, 1) and inside[0][2] > 1000
+
+
+def test_builds_overlapping_in_two_threads_give_the_collector_back_as_it_was():
+    import gc
+    import threading
+
+    from sitegen.site.build import _collecting_rarely
+
+    before = gc.get_threshold()
+    first, second = _collecting_rarely(), _collecting_rarely()
+    first.__enter__()
+    thread = threading.Thread(target=second.__enter__)
+    thread.start()
+    thread.join()
+    first.__exit__(None, None, None)  # the first to start ends first, while the other still runs
+    assert gc.get_threshold()[2] > 1000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
