@@ -346,8 +346,9 @@ class Report:
 
     def __getattr__(self, name: str) -> Any:
         # Only called for an attribute that is not set: a deferred report's fields before their first use.
-        load = self.__dict__.pop("_load", None)
+        load = self.__dict__.get("_load")
         if load is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        self.__dict__.update(load())
+        self.__dict__.update(load())  # should it raise, the report stays deferred: the next read tries again
+        del self.__dict__["_load"]
         return getattr(self, name)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,3 +109,22 @@ def test_every_field_of_a_deferred_report_loads_when_it_is_read_first():
     for f in dataclasses.fields(Report):
         deferred = Report.deferred(lambda: dict(read), ("k1",), **known)
         assert getattr(deferred, f.name) == getattr(eager, f.name), f.name
+
+
+def test_a_deferred_report_whose_load_fails_stays_deferred():
+    from sitegen.model import Report
+
+    calls = []
+
+    def load():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("not this time")
+        return {"title": "t", "summary": "s", "pages": 1, "metrics": {}, "extra": {}, "summary_source": "none", "signatures": ()}
+
+    known = {"source": "r.pdf", "date": dt.date(2021, 7, 9), "status": "bad", "suite": "", "bytes": 1, "problems": (),
+             "made_from": "m"}
+    deferred = Report.deferred(load, (), **known)
+    with pytest.raises(OSError):
+        deferred.title  # noqa: B018 - the attribute access is the test
+    assert deferred.title == "t" and len(calls) == 2  # not an AttributeError for a field that exists
