@@ -94,6 +94,9 @@ class Cluster:
         self.closing = False
         self.requests: list[str] = []
         self.forbidden_logs: set[str] = set()  # pod names whose log endpoint answers 403
+        # Callables, each run once by the next pod list request: before its answer is made, and after it is sent.
+        self.before_list: list[Any] = []
+        self.after_list: list[Any] = []
         self.cut_next: set[str] = set()  # container ids whose open streams break in the next line they send
         self.written: list[tuple[str, str, int, str, str]] = []  # (pod, uid, container number, cid, line)
         self.every: list[tuple[Pod, Container, Instance]] = []  # every instance ever run, deleted pods' too
@@ -338,8 +341,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) == 5:
             if query.get("watch") in ("true", "1"):
                 return self._watch(query)
+            with c.cond:
+                todo, c.before_list[:] = list(c.before_list), []
+            for action in todo:
+                action()
             rv, items = c.current_objects(_selector(query.get("labelSelector", "")))
-            return self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}, "items": items})
+            self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}, "items": items})
+            with c.cond:
+                todo, c.after_list[:] = list(c.after_list), []
+            for action in todo:
+                action()
+            return None
         name = parts[5]
         with c.cond:
             pod = c.pods.get(name)

@@ -530,3 +530,43 @@ def test_unusable_arguments_missing_kubectl_and_no_cluster(tmp_path, kubectl):
     assert down.returncode == ExitCode.NO_CLUSTER, down.stderr
     assert "sitegen: error: cannot list pods in namespace 'tidb-cluster' with the current kubectl context: " in down.stderr
     assert "127.0.0.1:9" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_a_pod_killed_while_the_watch_restarts_is_seen_gone(kube_in_process, running, tmp_path):
+    """The API server restarts (every watch ends) and a pod is killed meanwhile. The resync list that starts with
+    the new watch may be answered before the kill and kubectl's own list for the new watch after it: no DELETED
+    event ever comes, and the old pod's instance waited for the next resync (five minutes) while the kubelet served
+    the new pod's log under its name. The follower lists again once the new watch has listed."""
+    c = kube_in_process.cluster
+    c.add_pod("basic-tidb-0", ["tidb"])
+    c.log("basic-tidb-0", "tidb", unified("ERROR", "written by the first pod"))
+    old_uid = c.pods["basic-tidb-0"].uid
+    run = running(FollowOptions(NS, tmp_path / "logs", **FAST))
+    wait_for("a stream", lambda: c.open_streams >= 1)
+    folder = next(p for p in (tmp_path / "logs").iterdir() if p.is_dir())
+    wait_for("the first pod's line", lambda: collected(folder) == written(c))
+
+    def kill_and_recreate() -> None:
+        c.kill("basic-tidb-0")
+        c.add_pod("basic-tidb-0", ["tidb"])
+        c.log("basic-tidb-0", "tidb", unified("ERROR", "written by the second pod"))
+
+    # After the restart the follower starts a new watch (kubectl lists, then watches from that list) and a resync
+    # list. The first list to arrive (the watch's, usually: it starts first) waits until the other has been answered
+    # and the pod killed right after: the resync saw the old pod, the watch's list does not, no DELETED follows.
+    killed = threading.Event()
+    c.before_list.append(lambda: killed.wait(5))
+    c.after_list.append(lambda: (kill_and_recreate(), killed.set()))
+    c.close_watches()
+
+    def old_instance() -> dict:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        return next(i for i in manifest["instances"] if i["uid"] == old_uid)
+
+    wait_for("the first pod's instance settled", lambda: old_instance()["state"] != "following", timeout=15)
+    wait_for("the second pod's line", lambda: collected(folder) == written(c))
+    run.finish()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    # Only the gap every follower started after the night began has (that one names no pod).
+    assert old_instance()["state"] == "done" and [g for g in manifest["gaps"] if g.get("pod")] == [], manifest["gaps"]
+    assert max(collected(folder).values()) == 1

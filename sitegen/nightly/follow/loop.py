@@ -48,6 +48,7 @@ class Follower:
         self.watch_retry_at: float | None = None
         self.watch_delay = 0.0
         self.lister: Lister | None = None
+        self.resync_again = False  # a list is wanted that starts after the running one
         self.next_resync = 0.0
         self.told: set[str] = set()
         self.store = Store(options, clock, self.events, self.instances, self.finished, self.numbers)
@@ -121,6 +122,13 @@ class Follower:
             self._watch_ended(*payload)
         elif kind == "misread":
             self._misread(*payload)
+        elif kind == "watch-listed":
+            if payload is self.watch:
+                # A watch begins with kubectl's own list, and a pod deleted before that list sends this watch no
+                # DELETED event; the resync started with the watch may have listed before the deletion (it is the
+                # API server's restart that ended the old watch: a pod-kill then is likely). A list from now on
+                # cannot miss it.
+                self._resync(after_running=True)
         elif kind == "list":
             listing, problem = payload
             self.lister = None
@@ -128,6 +136,8 @@ class Follower:
                 self._tell(f"list:{problem}", f"cannot list the pods again ({problem}); the watch goes on", logging.WARNING)
             else:
                 self._apply_list(listing)
+            if self.resync_again:
+                self._resync()
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -142,11 +152,15 @@ class Follower:
             self._resync()
         self.store.save_all(force=False)
 
-    def _resync(self) -> None:
+    def _resync(self, *, after_running: bool = False) -> None:
+        """A full list of the pods, off the main loop; `after_running`: one that starts after a list still running."""
         self.next_resync = time.monotonic() + self.options.resync_s
         if self.lister is None:
+            self.resync_again = False
             self.lister = Lister(self)
             self.lister.start()
+        elif after_running:
+            self.resync_again = True
 
     def _shutdown(self) -> None:
         streams = list(self.streams)

@@ -128,6 +128,8 @@ class Watch(threading.Thread):
                 if isinstance(obj, dict) and isinstance(obj.get("object"), dict):
                     self.events_seen += 1
                     self.follower.events.put(("pod-event", (str(obj.get("type", "")), obj["object"])))
+                    if self.events_seen == 1:  # kubectl has listed the pods and watches from that list on
+                        self.follower.events.put(("watch-listed", self))
             if len(text) > MAX_WATCH_OBJECT:
                 return f"kubectl printed more than {MAX_WATCH_OBJECT} bytes that are not one JSON object"
 
