@@ -191,6 +191,13 @@ class Cluster:
         with self.cond:
             self.cut_next.add(self.pods[pod].containers[container].current.cid)
 
+    def run_once(self, actions: list[Any]) -> None:
+        """Take every action waiting in `actions` and run it, outside the lock (an action may kill a pod)."""
+        with self.cond:
+            todo, actions[:] = list(actions), []
+        for action in todo:
+            action()
+
     def close_watches(self) -> None:
         """The API server restarts: every open watch ends."""
         with self.cond:
@@ -341,16 +348,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) == 5:
             if query.get("watch") in ("true", "1"):
                 return self._watch(query)
-            with c.cond:
-                todo, c.before_list[:] = list(c.before_list), []
-            for action in todo:
-                action()
+            c.run_once(c.before_list)
             rv, items = c.current_objects(_selector(query.get("labelSelector", "")))
             self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}, "items": items})
-            with c.cond:
-                todo, c.after_list[:] = list(c.after_list), []
-            for action in todo:
-                action()
+            c.run_once(c.after_list)
             return None
         name = parts[5]
         with c.cond:
