@@ -491,7 +491,9 @@ class _Undo:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
             elif staged is not None:
-                _move(staged, tmp)
+                # Renamed straight over `dst` below: two file-system calls fewer per redrawn page than a hop through
+                # `tmp`. The staging folder is beside the output, so on its file system unless the output is a mount.
+                tmp = staged
             else:
                 assert src is not None
                 _place(src, tmp, link)
@@ -506,13 +508,21 @@ class _Undo:
                 kept = f"{self.root}{TEMP_PREFIX}old-{n}-{os.getpid()}"
                 os.rename(dst, kept)
             self.done.append((dst, kept))
-            os.replace(tmp, dst)
+            try:
+                os.replace(tmp, dst)
+            except OSError as exc:
+                if tmp != staged or exc.errno != errno.EXDEV:
+                    raise
+                tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"  # another file system: copied beside `dst` first
+                shutil.copyfile(staged, tmp)
+                os.replace(tmp, dst)
         except OSError as exc:  # name the site's file, not the temp file beside it
             raise OSError(exc.errno, exc.strerror, dst) from None
         finally:
             # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            if tmp != staged:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
 
     def roll_back(self) -> None:
         for dst, kept in reversed(self.done):
@@ -552,16 +562,6 @@ def _clear_set_aside(root: str) -> None:
         for entry in entries:
             if entry.name.startswith(TEMP_PREFIX) and entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _move(staged: str, tmp: str) -> None:
-    """A staged page beside its target: a rename, or a copy when the output is another file system (a mount)."""
-    try:
-        os.rename(staged, tmp)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        shutil.copyfile(staged, tmp)
 
 
 def _remove_empty_folders(output: Path, removed: list[str]) -> None:

@@ -279,15 +279,18 @@ def test_pages_redrawn_in_place_reach_an_output_on_another_file_system(project, 
     import errno
 
     build(project)
-    real_rename, refused = os.rename, []
+    real_rename, real_replace, refused = os.rename, os.replace, []
 
-    def across_devices(src, dst):
-        if "/public.sitegen-" in str(src):  # a staged page on its way into public/
-            refused.append(src)
-            raise OSError(errno.EXDEV, "Invalid cross-device link")
-        return real_rename(src, dst)
+    def across_devices(real):
+        def move(src, dst):
+            if "/public.sitegen-" in str(src):  # a staged page on its way into public/
+                refused.append(src)
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+            return real(src, dst)
+        return move
 
-    monkeypatch.setattr("sitegen.site.write.os.rename", across_devices)
+    monkeypatch.setattr("sitegen.site.write.os.rename", across_devices(real_rename))
+    monkeypatch.setattr("sitegen.site.write.os.replace", across_devices(real_replace))
     build(project, title="Moved across")
     monkeypatch.undo()
     assert refused
