@@ -291,13 +291,27 @@ class Stager:
         self.target = _makedirs_for(str(staging) + "/")
 
     def __call__(self, rel: str, data: bytes) -> tuple[str, int]:
-        with open(self.target(rel), "wb") as fh:
-            fh.write(data)
+        _write_new(self.target(rel), data)
         return _digest(data), len(data)
 
 
 def discard_staging(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """`data` into the file at `path`, created or emptied first.
+
+    os.open rather than open(): a site's pages are tens of thousands of small files, and open() adds three system
+    calls to each for its buffering (fstat, ioctl, lseek): 31,000 of a full build's 132,000 at 10,000 reports.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _read(path: str) -> bytes:
@@ -359,8 +373,7 @@ def _write_fresh(output: Path, plan: Plan, state_path: Path, about: dict[str, An
         target = _makedirs_for(root)
         for rel in sorted(plan.files):
             data = plan.files[rel]
-            with open(target(rel), "wb") as fh:
-                fh.write(data)
+            _write_new(target(rel), data)
             records[rel] = _record(plan, rel, sha=_digest(data))
         for rel, (sha, _size) in plan.staged.items():
             records[rel] = _record(plan, rel, sha=sha)
@@ -488,8 +501,7 @@ class _Undo:
         tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"
         try:
             if data is not None:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
+                _write_new(tmp, data)
             elif staged is not None:
                 # Renamed straight over `dst` below: two file-system calls fewer per redrawn page than a hop through
                 # `tmp`. The staging folder is beside the output, so on its file system unless the output is a mount.
