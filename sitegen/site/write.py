@@ -499,13 +499,14 @@ class _Undo:
         """Put `data`, a link to (if `link`) or copy of `src`, or the file at `staged` (moved) at `dst`."""
         folder, n = os.path.dirname(dst), len(self.done)  # numbered: unique however long or alike the names are
         tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"
+        new = tmp  # the file renamed over `dst`
         try:
             if data is not None:
                 _write_new(tmp, data)
             elif staged is not None:
-                # Renamed straight over `dst` below: two file-system calls fewer per redrawn page than a hop through
-                # `tmp`. The staging folder is beside the output, so on its file system unless the output is a mount.
-                tmp = staged
+                # Renamed straight over `dst`: two file-system calls fewer per redrawn page than a hop through `tmp`.
+                # The staging folder is beside the output, so on its file system unless the output is a mount.
+                new = staged
             else:
                 assert src is not None
                 _place(src, tmp, link)
@@ -521,18 +522,18 @@ class _Undo:
                 os.rename(dst, kept)
             self.done.append((dst, kept))
             try:
-                os.replace(tmp, dst)
+                os.replace(new, dst)
             except OSError as exc:
-                if tmp != staged or exc.errno != errno.EXDEV:
+                if new is tmp or exc.errno != errno.EXDEV:
                     raise
-                tmp = f"{folder}/{TEMP_PREFIX}{n}-{os.getpid()}"  # another file system: copied beside `dst` first
+                new = tmp  # another file system: copied beside `dst` first
                 shutil.copyfile(staged, tmp)
                 os.replace(tmp, dst)
         except OSError as exc:  # name the site's file, not the temp file beside it
             raise OSError(exc.errno, exc.strerror, dst) from None
         finally:
             # Still there when the rename failed, or when tmp and dst were links to one file (rename then does nothing).
-            if tmp != staged:
+            if new is tmp:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
 
