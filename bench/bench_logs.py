@@ -1,11 +1,14 @@
 """Log throughput: digest_logs (and `sitegen report` when it exists) against grep on the same big file, same run.
 
-Usage: bench/bench_logs.py [--size-mb 1024] [--report] [--repeat 3] [--pinned] [--engines re2,re]
+Usage: bench/bench_logs.py [--size-mb 1024] [--report] [--floor] [--repeat 3] [--pinned] [--engines re2,re]
 Generates bench/out/big-unified.log if it is missing or of another size, then times
   grep -cE '\\[(WARN|ERROR|FATAL)\\]' FILE          (the baseline)
   digest_logs([FILE], ...) in a child process        (wall time and peak RSS of that process tree), once per
                                                      line-classifier engine (re2 when installed, and re)
   sitegen report --night ... --logs FILE             (with --report)
+  the reader's floor                                 (with --floor: only what the fast reader cannot avoid on
+                                                     both cores: reading, the classifier's search for the lines
+                                                     to parse, and counting lines; nothing is parsed)
 and with --pinned each of them again under `taskset -c 0` (one core, grep on the same core), all interleaved
 --repeat times; prints the median and best time of each, with its ratio to grep (pinned ones to pinned grep).
 """
@@ -78,6 +81,44 @@ for engine in sys.argv[4].split(","):
 """
 
 
+# The floor of the fast reader's design: the same two processes, blocks, classifier and line count as
+# digest_logs, with none of the per-line work (decode, parse, assemble, tally) that Python does for each line
+# the classifier yields. Whatever digest_logs takes beyond this is the Python work on those lines.
+FLOOR_CHILD = """
+import os, sys
+from sitegen.nightly.logs import skips
+from sitegen.nightly.logs.inputs import BLOCK
+path = sys.argv[1]
+size = os.path.getsize(path)
+with open(path, "rb") as fh:  # cut at a line's start, as digest_logs cuts at a record head
+    fh.seek(size // 2)
+    fh.readline()
+    middle = fh.tell()
+
+def scan(start, end):
+    odd, buf, lines, found = skips.UNIFIED.odd, bytearray(BLOCK), 0, 0
+    with open(path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        left = end - start
+        while left > 0:
+            got = fh.readinto(memoryview(buf)[: min(BLOCK, left)])
+            if not got:
+                break
+            left -= got
+            found += sum(1 for _ in odd(buf, got))
+            lines += buf.count(b"\\n", 0, got)
+    return lines, found
+
+child = os.fork()
+if child == 0:
+    scan(middle, size)
+    os._exit(0)
+lines, found = scan(0, middle)
+os.waitpid(child, 0)
+print(f"engine {skips.engine()}; first half: {lines} lines, {found} to parse")
+"""
+
+
 def _peak_of(cmd: list[str]) -> tuple[float, float, str, float]:
     """Wall time, peak RSS (MB, the largest process of the tree) and CPU time (user + system, the whole tree) via a
     fresh wrapper process. CPU time hardly depends on what else the machine runs; wall time does."""
@@ -112,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each tool (default 3)")
     parser.add_argument("--pinned", action="store_true", help="also run everything pinned to one core (taskset -c 0)")
     parser.add_argument("--engines", default="re2,re", help="line-classifier engines to time (default re2,re; re2 if installed)")
+    parser.add_argument("--floor", action="store_true", help="also time the reader's floor: classify and count lines, parse none")
     parser.add_argument("--check", action="store_true", help="first check the fast reader against the simple path on the file")
     args = parser.parse_args(argv)
 
@@ -134,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"grep -cE": ["grep", "-cE", r"\[(WARN|ERROR|FATAL)\]", str(args.file)]}
     for engine in engines:
         commands[f"digest_logs ({engine})"] = [sys.executable, "-c", DIGEST_CHILD, str(args.file), TZ, NIGHT, engine]
+    if args.floor:
+        commands["floor (classify + count, no parsing)"] = [sys.executable, "-c", FLOOR_CHILD, str(args.file)]
     tmp = tempfile.mkdtemp(prefix="bench-logs-")
     if args.report:
         sitegen = str(Path(sys.executable).parent / "sitegen")
