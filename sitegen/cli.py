@@ -189,6 +189,13 @@ def _version_line() -> str:
     return f"sitegen {__version__} (pdf.js {pdfjs_version() or 'missing'})"
 
 
+def _port(text: str) -> int:
+    """A TCP port for --port; anything else is a usage error (exit 2) naming the option."""
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (a number from 0 to 65535)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitegen",
@@ -214,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", cmd_serve, "Build, watch and serve the site over HTTP with live reload.")
     _add_site_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--port", type=_port, default=8000, help="port to listen on, 0-65535; 0 picks a free one (default: 8000)")
     p.add_argument("--open", action="store_true", help="open the site in a web browser")
 
     p = command("report", cmd_report, "Write one night's PDF report from logs, metrics and chaos windows.")
@@ -223,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", metavar="PATH", help="sysbench/go-ycsb output, CSV or Prometheus query_range JSON")
     p.add_argument("--prometheus", metavar="URL", help="Prometheus base URL for a live query (with --query)")
     p.add_argument("--query", metavar="EXPR", help="PromQL expression giving QPS")
-    p.add_argument("--metrics-start", metavar="TIME", help="start time for load-test output in relative time")
+    p.add_argument(
+        "--metrics-start",
+        metavar="TIME",
+        help="when the load test started, for output that only counts seconds from its start (sysbench, go-ycsb)",
+    )
     p.add_argument("--chaos", metavar="PATH", help="Schedule YAML, experiment status, events JSON or CSV of windows")
     p.add_argument("--since", metavar="TIME", help="start of the log window (default: from the night)")
     p.add_argument("--until", metavar="TIME", help="end of the log window (default: from the night)")

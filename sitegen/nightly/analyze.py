@@ -122,7 +122,7 @@ def night_metrics(series: Series | None, injections: list[Injection]) -> dict[st
         out["injections"] = len(injections)
     if series is None or not series.points:
         return out
-    out["unrecovered"] = sum(1 for i in injections if i.ttr_s is None and i.baseline is not None)
+    out["unrecovered"] = sum(1 for i in injections if i.never_recovered)
     drops = [i.drop_pct for i in injections if i.drop_pct is not None]
     if drops:
         out["max_drop_pct"] = max(drops)
@@ -141,7 +141,7 @@ def night_metrics(series: Series | None, injections: list[Injection]) -> dict[st
 def worst_injection(injections: list[Injection], *, by: str = "drop") -> Injection | None:
     """The injection to look at first: one that never recovered, then the deepest drop (`by="drop"`) or the
     longest recovery (`by="ttr"`), the other breaking ties; None when no injection could be measured."""
-    measured = [i for i in injections if i.baseline is not None]
+    measured = [i for i in injections if i.measured]
     if not measured:
         return None
     if by == "ttr":

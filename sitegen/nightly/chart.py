@@ -85,28 +85,42 @@ class ChartData:
     title: str = ""  # the PDF's heading names the chart; a title inside would cost height on page 1
 
 
+LEGEND_ROOMY = 3  # legend entries from which pygal keeps room enough for the legend below the axis
+LEGEND_ROW_PX = round(1.5 * FONT_PX)  # what it keeps per extra row: 1.5 times the legend's font
+SECONDS_SHOWN = 600  # spans shorter than this (a short load test) are labelled to the second
+
+
 def time_range(t0: float, t1: float, tz: ZoneInfo) -> str:
     """`2021-07-08 18:00 → 20:00 (UTC)`: the span a chart covers, with its date and time zone."""
     a, b = dt.datetime.fromtimestamp(t0, tz), dt.datetime.fromtimestamp(t1, tz)
-    end = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%Y-%m-%d %H:%M")
-    return f"{a:%Y-%m-%d %H:%M} → {end} ({tz})"
+    clock = "%H:%M:%S" if t1 - t0 < SECONDS_SHOWN else "%H:%M"
+    end = b.strftime(clock) if a.date() == b.date() else b.strftime(f"%Y-%m-%d {clock}")
+    return f"{a.strftime(f'%Y-%m-%d {clock}')} → {end} ({tz})"
 
 
-def _tick_label(t: float, tz: ZoneInfo) -> str:
+def _tick_label(t: float, tz: ZoneInfo, seconds: bool = False) -> str:
     local = dt.datetime.fromtimestamp(t, tz)
     # Midnight is where the date changes: say which day starts there.
-    return local.strftime("%m-%d") if (local.hour, local.minute) == (0, 0) else local.strftime("%H:%M")
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return local.strftime("%m-%d")
+    return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def _first_from(points: Sequence[Point], when: float) -> int:
+    """The index of the first point at or after `when`, by time alone: a gap in the series is (t, None), which
+    cannot be ordered against a number when two points share a time."""
+    import bisect
+
+    return bisect.bisect_left(points, when, key=lambda point: point[0])
 
 
 def _dip_point(points: Sequence[Point], inj: Injection) -> Point | None:
     """Where the injection's minimum was reached: its first point at that value from the start of the window."""
-    import bisect
-
     start = inj.window.start.timestamp()
     end = inj.recovered_at.timestamp() if inj.recovered_at is not None else math.inf
     if inj.window.end is not None:
         end = max(end, inj.window.end.timestamp())
-    for t, v in points[bisect.bisect_left(points, (start, -math.inf)) :]:
+    for t, v in points[_first_from(points, start) :]:
         if t > end:
             break
         if v is not None and inj.minimum is not None and v <= inj.minimum:
@@ -122,7 +136,7 @@ def _hour_ticks(t0: float, t1: float, tz: ZoneInfo) -> list[float]:
     """Round local-time ticks, about 6 to 12 of them across the span."""
     span_h = (t1 - t0) / 3600
     if span_h < 2:
-        step_s = next((s for s in (60, 300, 600, 900, 1800) if (t1 - t0) / s <= 12), 3600)
+        step_s = next((s for s in (1, 2, 5, 10, 15, 30, 60, 300, 600, 900, 1800) if (t1 - t0) / s <= 12), 3600)
     else:
         step_s = 3600 * next((s for s in (1, 2, 3, 4, 6, 12, 24) if span_h / s <= 12), 48)
     start = dt.datetime.fromtimestamp(t0, tz)
@@ -133,7 +147,7 @@ def _hour_ticks(t0: float, t1: float, tz: ZoneInfo) -> list[float]:
     stride = min(step_s, 3600)
     while tick <= t1:
         local = dt.datetime.fromtimestamp(tick, tz)
-        seconds_of_day = local.hour * 3600 + local.minute * 60
+        seconds_of_day = local.hour * 3600 + local.minute * 60 + local.second
         if tick >= t0 and seconds_of_day % step_s == 0:
             ticks.append(tick)
         tick += stride
@@ -142,9 +156,7 @@ def _hour_ticks(t0: float, t1: float, tz: ZoneInfo) -> list[float]:
 
 def _value_at(points: Sequence[Point], when: float) -> float | None:
     """The metric at `when`, for placing a recovery marker on the line."""
-    import bisect
-
-    i = bisect.bisect_left(points, (when, -math.inf))
+    i = _first_from(points, when)
     for j in (i, i - 1, i + 1):
         if 0 <= j < len(points) and points[j][1] is not None:
             return points[j][1]
@@ -197,11 +209,13 @@ def chart_bands(windows: Sequence[ChaosWindow], t0: float, t1: float, limit: int
 
 def chart_markers(injections: Sequence[Injection], limit: int = limits.CHART_MARKERS) -> list[Injection]:
     """The injections whose recovery (or its absence) gets a dot: all up to `limit`; beyond it, the ones that
-    never recovered first, then recovered ones spread evenly over the night."""
-    if len(injections) <= limit:
-        return list(injections)
-    unrecovered = [i for i in injections if i.recovered_at is None][:limit]
-    recovered = [i for i in injections if i.recovered_at is not None]
+    never recovered first, then recovered ones spread evenly over the night. One without a baseline was not
+    measured: it gets no dot (its window is still shaded)."""
+    measured = [i for i in injections if i.measured]
+    if len(measured) <= limit:
+        return measured
+    unrecovered = [i for i in measured if i.recovered_at is None][:limit]
+    recovered = [i for i in measured if i.recovered_at is not None]
     room = limit - len(unrecovered)
     if room > 0 and recovered:
         step = len(recovered) / room
@@ -217,16 +231,23 @@ class Chart:
     note: str = ""
 
 
-def _chart_note(windows: int, bands: list[Band], gap: float, injections: int, markers: int) -> str:
+def _chart_note(windows: int, bands: list[Band], gap: float, injections: int, measured: int, markers: int) -> str:
     parts = []
     if gap:
         parts.append(
             f"The {windows:,} chaos windows are drawn as {len(bands):,} band{'s' if len(bands) != 1 else ''}: windows less than "
             f"{_duration_text(gap)} apart share one band (at most {limits.CHART_BANDS:,} bands are drawn)."
         )
-    if markers < injections:
+    if measured < injections:
         parts.append(
-            f"Recovery dots are drawn for {markers:,} of the {injections:,} injections, those that never recovered first."
+            "No injection had data before it to measure against, so none has a recovery dot."
+            if not measured
+            else f"{injections - measured:,} of the {injections:,} injections had no data before them to measure against "
+            "and have no dot."
+        )
+    if markers < measured:
+        parts.append(
+            f"Recovery dots are drawn for {markers:,} of the {measured:,} measured injections, those that never recovered first."
         )
     return " ".join(parts)
 
@@ -311,7 +332,7 @@ def render_chart(
         range=(0, top),
         xrange=(t0, t1 if t1 > t0 else t0 + 1),
         x_labels=ticks,
-        x_value_formatter=lambda t: _tick_label(t, data.tz),
+        x_value_formatter=lambda t: _tick_label(t, data.tz, seconds=t1 - t0 < SECONDS_SHOWN),
         value_formatter=lambda v: f"{v:,.0f}",
         x_title=time_range(t0, t1, data.tz),
         show_x_guides=False,
@@ -379,8 +400,14 @@ def render_chart(
         # No title, so no legend entry; pygal prints labels only beside dots, so the dots are there but invisible.
         chart.add(None, numbers, stroke=False, show_dots=True, dots_size=0.01)
     style.colors = tuple(colors)
+    entries = len(colors) - (1 if numbers else 0)
+    if entries < LEGEND_ROOMY:
+        # pygal keeps room below the axis for its legend as round(sqrt(entries) - 1) rows, too little for one
+        # or two: their legend would lie below the picture (where fpdf2 still draws it, over the caption).
+        chart.margin_bottom = chart.config.margin + LEGEND_ROW_PX
     svg = chart.render(is_unicode=True)
-    note = _chart_note(len(data.windows), bands, gap, len(data.injections), len(marked))
+    measured = sum(1 for i in data.injections if i.measured)
+    note = _chart_note(len(data.windows), bands, gap, len(data.injections), measured, len(marked))
     return Chart(_place_labels(inline_styles(svg, extra_css="".join(css)), labelled), note)
 
 

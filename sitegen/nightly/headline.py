@@ -121,12 +121,12 @@ def write_headline(night: Night) -> str:
     by = "ttr" if fired_metrics & {"worst_ttr_s", "unrecovered"} else "drop"
     inj = worst_injection(night.injections, by=by)
     number = night.injections.index(inj) + 1 if inj is not None else 0
-    all_recovered = inj is not None and all(i.ttr_s is not None for i in night.injections if i.baseline is not None)
+    all_recovered = inj is not None and not any(i.never_recovered for i in night.injections)
     good = not fired
 
     sig_clause = signature_text(sig) if sig is not None else ""
     if good and all_recovered and inj is not None:
-        measured = [i for i in night.injections if i.baseline is not None]
+        measured = [i for i in night.injections if i.measured]
         worst_ttr = max(i.ttr_s or 0.0 for i in measured)
         drop = max((i.drop_pct or 0.0) for i in measured)
         n = len(measured)
@@ -170,7 +170,7 @@ def write_headline(night: Night) -> str:
     add("sig", 0, sig_clause)
     add("inj", 3, inj_clause)
 
-    unrecovered = sum(1 for i in night.injections if i.baseline is not None and i.ttr_s is None)
+    unrecovered = sum(1 for i in night.injections if i.never_recovered)
     if unrecovered > 1 and not any(r.metric == "unrecovered" and r.metric not in explained_by_inj for r in fired):
         add("unrecovered", 3, f"{unrecovered:,} of {len(night.injections):,} injections did not recover")
     if sig is None:

@@ -393,6 +393,8 @@ def _chart_caption(report: NightReport, ctx: PdfContext) -> str:
 
 
 def _hours(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
     return f"{seconds / 3600:.0f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
@@ -509,7 +511,7 @@ def _rules_table(doc: _Doc, report: NightReport) -> None:
 def _injection_summary(injections: list[Injection], tz: ZoneInfo) -> str:
     ttrs = [(n, i) for n, i in enumerate(injections, 1) if i.ttr_s is not None]
     drops = [(n, i) for n, i in enumerate(injections, 1) if i.drop_pct is not None]
-    unrecovered = sum(1 for i in injections if i.ttr_s is None and i.baseline is not None)
+    unrecovered = sum(1 for i in injections if i.never_recovered)
     parts = [f"{len(injections):,} injection(s)"]
     if ttrs:
         n, worst = max(ttrs, key=lambda p: p[1].ttr_s or 0)
@@ -552,7 +554,7 @@ def _injections(doc: _Doc, report: NightReport) -> None:
         del cols[3], widths[3], align[3]
     rows = _injection_rows(report.injections, limits.REPORT_INJECTION_ROWS)
     if len(rows) < len(report.injections):
-        unrecovered = sum(1 for i in report.injections if i.ttr_s is None and i.baseline is not None)
+        unrecovered = sum(1 for i in report.injections if i.never_recovered)
         which = (f"the {min(unrecovered, len(rows)):,} that did not recover, then the first by time"
                  if unrecovered else "the first by time")
         doc.para(f"The table lists {len(rows):,} of the {len(report.injections):,} injections ({which}), "
@@ -564,7 +566,7 @@ def _injections(doc: _Doc, report: NightReport) -> None:
         for number in rows:
             inj, fault = report.injections[number - 1], faults[number - 1]
             w = inj.window
-            style = FontFace(color=NEW_COLOR, emphasis="BOLD") if inj.ttr_s is None and inj.baseline is not None else None
+            style = FontFace(color=NEW_COLOR, emphasis="BOLD") if inj.never_recovered else None
             row = table.row()
             row.cell(str(number))
             row.cell(_local(w.start, tz))
@@ -574,10 +576,18 @@ def _injections(doc: _Doc, report: NightReport) -> None:
             row.cell(format_metric("qps", inj.baseline))
             row.cell(format_metric("qps", inj.minimum))
             row.cell(format_metric("drop_pct", inj.drop_pct))
-            row.cell(format_metric("ttr_s", inj.ttr_s) if inj.ttr_s is not None else "not recovered", style=style)
+            row.cell(_recovery_cell(inj), style=style)
             row.cell(f"{inj.errors:,}" if report.logs is not None else "—")  # no logs: unknown, not zero
     if len(rows) < len(report.injections):
         doc.para(f"… and {len(report.injections) - len(rows):,} more injections.", size=9.5)
+
+
+def _recovery_cell(inj: Injection) -> str:
+    """The table's recovery column: the time to recover, "not recovered", or n/a when there was no baseline
+    to measure against (the chart's note says so; the words would not fit the column)."""
+    if inj.ttr_s is not None:
+        return format_metric("ttr_s", inj.ttr_s)
+    return "not recovered" if inj.measured else "n/a"
 
 
 def _injection_rows(injections: list[Injection], limit: int) -> list[int]:
@@ -585,7 +595,7 @@ def _injection_rows(injections: list[Injection], limit: int) -> list[int]:
     never recovered first, then the earliest, in number order."""
     if len(injections) <= limit:
         return list(range(1, len(injections) + 1))
-    chosen = [n for n, i in enumerate(injections, 1) if i.ttr_s is None and i.baseline is not None][:limit]
+    chosen = [n for n, i in enumerate(injections, 1) if i.never_recovered][:limit]
     taken = set(chosen)
     for n in range(1, len(injections) + 1):
         if len(chosen) >= limit:

@@ -137,6 +137,16 @@ class Injection:
     recovered_at: dt.datetime | None
     errors: int  # fatal + error entries logged during the window
 
+    @property
+    def measured(self) -> bool:
+        """Whether there was a baseline to measure the window against (no data before it: nothing to say)."""
+        return self.baseline is not None
+
+    @property
+    def never_recovered(self) -> bool:
+        """A measured injection whose metric did not come back within the data."""
+        return self.baseline is not None and self.ttr_s is None
+
 
 @dataclass(slots=True)
 class RuleResult:

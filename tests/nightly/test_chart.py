@@ -11,7 +11,7 @@ from fpdf import FPDF
 
 from sitegen import limits
 from sitegen.nightly.chart import ChartData, chart_bands, chart_markers, downsample_minmax, inline_styles, render_svg
-from sitegen.nightly.records import ChaosWindow, Injection
+from sitegen.nightly.records import ChaosWindow, Injection, Series
 from tests.nightly.pixels import page_rgb, share
 from tests.nightly.report_records import UTC, injections_for, qps_day
 
@@ -123,3 +123,36 @@ def test_recovery_dots_beyond_the_limit_keep_every_window_that_never_recovered()
     assert len(marked) == limits.CHART_MARKERS
     assert sum(1 for i in marked if i.recovered_at is None) == 5
     assert len({id(i) for i in marked}) == len(marked)
+
+
+def _legend_bottom(svg: str) -> tuple[float, float]:
+    """Where the legend's first row ends (its translate plus one legend box) and how tall the picture is."""
+    legend = re.search(r'translate\(([\d.]+), ([\d.]+)\)" class="legends"', svg)
+    height = re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg)
+    assert legend is not None and height is not None
+    return float(legend.group(2)) + 14, float(height.group(1))
+
+
+def test_a_load_test_of_seconds_is_labelled_to_the_second_with_its_legend_inside_the_picture():
+    """A 30 s sysbench run used to get six ticks all reading 17:00 and a legend below the SVG, over the caption."""
+    start = dt.datetime(2021, 7, 8, 17, 0, 1, tzinfo=UTC).timestamp()
+    series = Series(name="qps", points=[(start + s, 5000.0 + 100 * (s % 3)) for s in range(30)])
+    windows = [ChaosWindow(start=dt.datetime(2021, 7, 8, 20, tzinfo=UTC), end=None, name="later", kind="PodChaos")]
+    unmeasured = [Injection(window=windows[0], baseline=None, minimum=None, drop_pct=None, ttr_s=None, recovered_at=None, errors=0)]
+    for injections in ([], unmeasured):
+        svg = render_svg(ChartData(series=series, windows=windows, injections=injections, tz=UTC))
+        ticks = re.findall(r">(\d\d:\d\d:\d\d)</text>", svg)
+        assert len(ticks) >= 5 and len(set(ticks)) == len(ticks), ticks
+        assert "2021-07-08 17:00:01 → 17:00:30 (UTC)" in svg
+        bottom, height = _legend_bottom(svg)
+        assert bottom <= height
+        assert "not recovered" not in svg  # an injection with nothing before it to compare with was not measured
+
+
+def test_the_legend_fits_the_picture_whatever_the_number_of_series():
+    series, windows = qps_day(step_s=60, dips_every_h=6)
+    for injections in ([], injections_for(windows)):
+        for shown in (windows[:0], windows):
+            svg = render_svg(ChartData(series=series, windows=shown, injections=injections if shown else [], tz=UTC))
+            bottom, height = _legend_bottom(svg)
+            assert bottom <= height

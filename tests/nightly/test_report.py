@@ -223,3 +223,38 @@ def test_an_unreachable_prometheus_still_gives_the_night_its_report(capsys, nigh
     text = " ".join(pdf_text(Path(out[-1])).split())
     assert "metrics unavailable: cannot reach Prometheus" in text
     assert summary_of(Path(out[-1]))["status"] == "bad"  # the log rules still judged the night
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("01:00:00", "01:00:20"), ("01:00:20", "01:00:50"), ("01:00:30", "01:01:00")],
+    ids=["ends-on-a-gap", "starts-on-a-gap", "starts-on-an-empty-cell"],
+)
+def test_a_chaos_window_meeting_a_gap_in_the_metric_still_gives_the_report(capsys, tmp_path, start, end):
+    """qps_iso.csv has a NaN, an empty cell and +Inf: a window starting or ending on such a point is charted."""
+    windows = tmp_path / "w.csv"
+    windows.write_text(f"start,end,name,kind\n2021-07-09T{start}+08:00,2021-07-09T{end}+08:00,kill,PodChaos\n")
+    metrics = Path(__file__).resolve().parents[1] / "data" / "metrics" / "qps_iso.csv"
+    code, out, err = run(capsys, "--night", "2021-07-09", "--metrics", metrics, "--chaos", windows, "--reports", tmp_path / "r")
+    assert code == 0, err
+    assert "internal error" not in err
+    pdf = Path(out[-1])
+    assert pdf.is_file() and pdf.name.startswith("report-2021-07-09-")
+    assert summary_of(pdf)["injections"][0]["start"] == f"2021-07-09T{start}+08:00"
+
+
+def test_injections_with_no_data_before_them_read_not_measured_not_not_recovered(capsys, tmp_path):
+    """A 30 s sysbench run before nine windows: nothing to measure them against, so none "did not recover"."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    code, out, err = run(
+        capsys, "--night", "2021-07-09", "--metrics", data / "metrics" / "sysbench_1.1_with_start_header.log",
+        "--chaos", data / "chaos" / "schedules_multi.yaml", "--reports", tmp_path / "r",
+    )
+    assert code == 0, err
+    pdf = Path(out[-1])
+    text = " ".join(pdf_text(pdf).split())
+    assert "no injection could be measured" in text
+    assert text.count("n/a") >= 9 + 4  # each row of the injections table, and the four rules, which had no data
+    assert "not recovered" not in text  # the tile's title is "Not recovered"; no row or dot says it
+    assert "No injection had data before it to measure against" in text
+    assert summary_of(pdf)["metrics"]["unrecovered"] == 0

@@ -260,3 +260,13 @@ def test_real_builder_settles_after_a_drop_and_publishes_its_changed_paths(proje
     assert "index.html" in builds[1] and "pdf/report-2021-07-10-good.pdf" in builds[1]
     status, _headers, body = fetch(url, "/pdf/report-2021-07-10-good.pdf")
     assert status == 200 and body.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "80a", "٣"])
+def test_a_port_out_of_range_is_a_usage_error_naming_the_option(project, capsys, port):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", port, "--reports", str(project.reports), "--output", str(project.output)])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "--port" in err and "0 to 65535" in err and "internal error" not in err
+    assert not project.output.exists()

@@ -93,6 +93,8 @@ def test_slash_focuses_search_and_a_drawn_card_reads_like_the_servers(page, base
     assert page.evaluate("document.activeElement.id") == "search-q"
     shape = """() => {
       const card = document.querySelector('section.grid article.card[data-date="2021-07-06"]');
+      // Cards are content-visibility: auto, so one off screen has no innerText until it is drawn: draw it now.
+      card.style.contentVisibility = 'visible';
       const walk = el => [el.tagName, el.getAttribute('class') || '', el.getAttribute('href') || '', el.getAttribute('title') || '',
                           Array.from(el.children).map(walk)];
       return {tree: walk(card), text: card.innerText.replace(/\\s+/g, ' ').trim(), data: {...card.dataset}};
