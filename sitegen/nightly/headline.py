@@ -46,6 +46,7 @@ class Night:
     injections: list[Injection]
     tz: ZoneInfo
     has_logs: bool = True
+    outside_window: int = 0  # warn/error entries of the logs outside the night's window (left out)
     compared: bool = True  # a previous night's report was read, so NEW means something
     metrics_missing: str = ""  # "no metrics given" / "metrics unavailable" when there is no series
 
@@ -197,7 +198,7 @@ def _logs_clause(night: Night) -> str:
     if night.compared and errors:
         return "no new errors"
     if not errors:
-        return "no errors logged"
+        return "no errors logged in the night's window" if night.outside_window else "no errors logged"
     return f"{format_metric('errors', errors)} errors, none fatal"
 
 

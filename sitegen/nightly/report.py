@@ -211,6 +211,11 @@ def _read_logs(plan: _Plan) -> tuple[LogDigest | None, bool, _Stage]:
         if followed.gaps:
             stage.notes.append(f"the followed logs have {len(followed.gaps):,} gap(s) where lines may be missing (see the appendix)")
     digest = digest_logs(plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys)
+    if digest.outside_window and not any(digest.counts.values()):
+        # Like metrics with no point in the window: most likely the wrong night, time zone or log files.
+        stage.notes.append(
+            f"all {digest.outside_window:,} warn/error entries of the logs lie outside the night's window and were left out"
+        )
     return digest, keys is not None, stage
 
 
@@ -392,6 +397,7 @@ def build_night(config: Config, request: ReportRequest, plan: _Plan | None = Non
             injections=injections,
             tz=window.tz,
             has_logs=digest is not None,
+            outside_window=digest.outside_window if digest is not None else 0,
             compared=compared,
             metrics_missing=missing,
         )

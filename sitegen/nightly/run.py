@@ -183,6 +183,10 @@ def _run_locked(config: Config, night: dt.date, suite: str | None, build: Build 
         else:
             log.info("nightly: nightly.namespace is empty; not collecting, using the logs already in %s", logs_dir)
         logs = _log_inputs(logs_dir)
+        if not logs and not nightly.namespace:
+            # Under cron a mistyped logs_dir would otherwise publish a night that looks clean, every night.
+            partial = f"no logs to read: nightly.namespace is empty and {logs_dir} holds no log files"
+            log.warning("nightly: %s; the report says 'no logs given'", partial)
 
     request = ReportRequest(
         night=night.isoformat(),

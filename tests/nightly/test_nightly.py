@@ -148,7 +148,8 @@ def test_without_namespace_the_night_that_just_ended_is_reported_from_logs_on_di
     assert built == [True]
     # Five minutes before the night ends, the night that just ended is the one before.
     result = run_nightly(config, now=dt.datetime(2021, 7, 9, 5, 55, tzinfo=dt.UTC))
-    assert result.partial is False and result.night == dt.date(2021, 7, 8)
+    assert result.night == dt.date(2021, 7, 8)
+    assert result.partial is True  # logs/2021-07-08 does not exist: a report, but not a clean night
     names = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert len(names) == 2 and names[0].startswith("report-2021-07-08-") and names[1] == "report-2021-07-09-bad.pdf"
 
@@ -293,3 +294,18 @@ def test_without_namespace_a_log_store_export_beside_the_night_is_reported(tmp_p
 
     summary = json.loads(PdfReader(str(result.report)).attachments["summary.json"][0])
     assert summary["metrics"]["errors"] == 5
+
+
+def test_without_namespace_and_without_logs_on_disk_the_night_is_partial_not_clean(tmp_path):
+    """A mistyped logs_dir under cron must not publish a night that looks clean: exit 1, and the log says why."""
+    (tmp_path / "sitegen.yml").write_text("reports: reports\nnightly:\n  logs_dir: logz\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sitegen", "nightly", "--config", str(tmp_path / "sitegen.yml"), "--night", "2021-07-09"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == ExitCode.PARTIAL, proc.stderr
+    assert "no logs to read" in proc.stderr and str(tmp_path / "logz" / "2021-07-09") in proc.stderr
+    assert "Traceback" not in proc.stderr
+    reports = list((tmp_path / "reports").glob("report-2021-07-09-*.pdf"))
+    assert len(reports) == 1  # the night still has its report, saying no logs were given
+    assert "partial: no logs to read" in (tmp_path / "nightly.log").read_text()  # the run's own log file

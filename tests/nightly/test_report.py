@@ -258,3 +258,17 @@ def test_injections_with_no_data_before_them_read_not_measured_not_not_recovered
     assert "not recovered" not in text  # the tile's title is "Not recovered"; no row or dot says it
     assert "No injection had data before it to measure against" in text
     assert summary_of(pdf)["metrics"]["unrecovered"] == 0
+
+
+def test_logs_that_all_lie_outside_the_night_do_not_read_as_a_clean_night(capsys, tmp_path):
+    """A FATAL and an ERROR a month after the night: the report says they were left out, not just "no errors"."""
+    later = T0 + dt.timedelta(days=31)
+    write_log(tmp_path / "august.log", [(later, "FATAL", "panic: boom"), (later, "ERROR", "region unavailable")])
+    code, out, err = run(capsys, "--night", "2021-07-09", "--logs", tmp_path / "august.log", "--reports", tmp_path / "r")
+    assert code == 0, err
+    obj = summary_of(Path(out[-1]))
+    assert obj["metrics"]["errors"] == 0 and obj["metrics"]["fatal"] == 0
+    assert "no errors logged in the night's window" in obj["headline"].lower()
+    assert any("all 2 warn/error entries of the logs lie outside the night's window" in n for n in obj["notes"])
+    text = " ".join(pdf_text(Path(out[-1])).split())
+    assert "all 2 warn/error entries of the logs lie outside the night's window and were left out" in text
