@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sitegen import limits
+from sitegen import grammar, limits
 from sitegen.errors import ConfigError
 from sitegen.model import STATUS_RE, clean_text, suite_problem
 
@@ -98,6 +98,23 @@ def _str_list(value: Any) -> str | None:
     if not all(isinstance(item, str) for item in value):
         return "must be a list of strings"
     return None
+
+
+def _rules(value: Any) -> str | None:
+    problems = []
+    for i, raw in enumerate(value):
+        rule = grammar.parse_rule(raw)
+        if isinstance(rule, str):
+            problems.append(f"rule {i + 1}: {rule}")
+    return "; ".join(problems) or None
+
+
+def _since(value: Any) -> str | None:
+    return grammar.since_problem(value)
+
+
+def _namespace(value: Any) -> str | None:
+    return grammar.namespace_problem(value) if value else None  # empty: nothing is collected
 
 
 def _statuses(value: Any) -> str | None:
@@ -192,15 +209,15 @@ SCHEMA = Section(
             list,
             ["fatal > 0", "errors > 100", "worst_ttr_s > 60", "max_drop_pct > 95"],
             "Verdict rules: the night is bad when any fires (`metric op number`).",
-            _str_list,
+            _rules,
         ),
         "nightly": Section(
             "What `sitegen nightly` runs: collect, report and build.",
             {
-                "namespace": Key(str, "", "Kubernetes namespace whose pod logs are collected."),
+                "namespace": Key(str, "", "Kubernetes namespace whose pod logs are collected.", _namespace),
                 "context": Key(str, "", "kubectl context; empty means the current one."),
                 "selector": Key(str, "", "Label selector limiting the pods collected."),
-                "since": Key(str, "24h", "How far back kubectl logs reaches."),
+                "since": Key(str, "24h", "How far back kubectl logs reaches.", _since),
                 "logs_dir": Key(str, "logs", "Folder where collected logs are kept, one sub-folder per night."),
                 "metrics": Key(str, "", "Load-test output or CSV/JSON metrics file for the night."),
                 "prometheus": Key(str, "", "Prometheus base URL for a live QPS query."),

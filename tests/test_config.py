@@ -43,6 +43,29 @@ def test_cli_exits_2_and_names_keys(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_check_lists_bad_rules_and_nightly_values_with_every_other_bad_key(tmp_path, capsys):
+    """`config --check` used to pass rules the report then refused, and `nightly` blamed a `--since` never typed."""
+    cfg = tmp_path / "sitegen.yml"
+    cfg.write_text(
+        'titel: x\nrules: ["fatal >> 0", "bogus > 1", "errors > 5"]\n'
+        "nightly: {since: forever, namespace: Bad_NS, logs_dir: logs}\n"
+    )
+    assert main(["config", "--check", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "4 problem(s)" in err
+    assert "config key 'titel': unknown key" in err
+    assert "config key 'rules': rule 1: 'fatal >> 0' is not 'metric OP number'" in err
+    assert "rule 2: unknown metric 'bogus'" in err and "rule 3" not in err
+    assert "config key 'nightly.since': 'forever': expected a duration such as 24h" in err
+    assert "config key 'nightly.namespace': 'Bad_NS': not a Kubernetes namespace name" in err
+    assert "--since" not in err and "Traceback" not in err
+    # Every command that loads the config refuses it the same way, before doing anything.
+    for argv in (["build"], ["report", "--night", "2021-07-09"], ["nightly", "--night", "2021-07-09"]):
+        assert main([*argv, "--config", str(cfg)]) == 2
+        assert "config key 'nightly.since'" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
 def test_broken_yaml_is_a_clear_error(tmp_path, capsys):
     cfg = tmp_path / "sitegen.yml"
     cfg.write_text("title: [unclosed\n")

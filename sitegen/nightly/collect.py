@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sitegen.errors import NoClusterError
+from sitegen.grammar import since_problem
 from sitegen.nightly.kube import (
     NAME_RE,
-    SINCE_RE,
     Kubectl,
     check_target,
     containers,
@@ -45,8 +45,8 @@ class CollectResult:
 
 def _check_args(namespace: str, out: Path, since: str, context: str | None, selector: str | None) -> None:
     problems = check_target(namespace, context, selector)
-    if not SINCE_RE.match(since or ""):
-        problems.append(f"--since {since!r}: expected a duration such as 24h, 90m or 1h30m")
+    if problem := since_problem(since or ""):
+        problems.append(f"--since {problem}")
     if out.exists() and not out.is_dir():
         problems.append(f"--out {out}: exists and is not a folder")
     elif (load_manifest(out) or {}).get("mode") == "follow":

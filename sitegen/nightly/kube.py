@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitegen.errors import MissingToolError, UsageError
+from sitegen.grammar import namespace_problem
 
 log = logging.getLogger(__name__)
 
 # Kubernetes names are DNS labels/subdomains; anything else must not become a path.
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-SINCE_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 # kubectl prints klog lines (E1125 19:13:49.661177 8761 memcache.go:265] ...) before its real message.
 _KLOG_RE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ \S+:\d+\] ")
 # The stamp `kubectl logs --timestamps` puts before each line (RFC 3339, nine digits from the kubelet).
@@ -56,8 +55,8 @@ def is_pod_not_found(message: str, pod: str) -> bool:
 def check_target(namespace: str, context: str | None, selector: str | None) -> list[str]:
     """Problems with the namespace, context and selector flags, as `--flag 'value': why` lines."""
     problems = []
-    if not namespace or not NAMESPACE_RE.match(namespace):
-        problems.append(f"--namespace {namespace!r}: not a Kubernetes namespace name (lower-case letters, digits and '-')")
+    if problem := namespace_problem(namespace):
+        problems.append(f"--namespace {problem}")
     if context is not None and (not context.strip() or context.startswith("-")):
         problems.append(f"--context {context!r}: not a kubectl context name")
     if selector is not None and (not selector.strip() or selector.startswith("-")):

@@ -278,7 +278,7 @@ def _load_windows(
 
 
 def log_metrics(digest: LogDigest | None) -> dict[str, float]:
-    """The log numbers rules can test (see rules.METRICS); absent when no logs were given, so rules say n/a."""
+    """The log numbers rules can test (see grammar.METRICS); absent when no logs were given, so rules say n/a."""
     if digest is None:
         return {}
     serious = [s for s in digest.signatures if s.level in ("fatal", "error")]

@@ -2,59 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
-import operator
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sitegen import limits
 from sitegen.errors import ConfigError
+from sitegen.grammar import Rule, parse_rule
 from sitegen.nightly.records import RuleResult, Verdict
 
 log = logging.getLogger(__name__)
-
-# The one list of names a rule may test; the report fills their values (see docs/rules.md).
-METRICS: dict[str, str] = {
-    "fatal": "log entries at level fatal, panic or crit in the night's window",
-    "errors": "log entries at level error in the night's window",
-    "warnings": "log entries at level warn in the night's window",
-    "signatures": "distinct error and fatal message signatures",
-    "new_signatures": "error and fatal signatures not seen the previous night",
-    "min_qps": "lowest value of the load metric during the night",
-    "max_drop_pct": "deepest drop below baseline at any injection, in %",
-    "worst_ttr_s": "longest time to recover after an injection, in seconds (an unrecovered one counts to the end of the data)",
-    "injections": "number of fault injections (chaos windows) in the night",
-    "unrecovered": "injections after which the metric never recovered",
-}
-
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-
-_RULE_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One parsed rule; `text` is kept as the user wrote it for the report."""
-
-    text: str
-    metric: str
-    op: str
-    threshold: float
-
-    def check(self, value: float) -> bool:
-        return OPERATORS[self.op](value, self.threshold)
 
 
 def parse_rules(rules: Any, *, key: str = "rules", source: str = "config") -> list[Rule]:
@@ -66,21 +25,11 @@ def parse_rules(rules: Any, *, key: str = "rules", source: str = "config") -> li
     parsed: list[Rule] = []
     problems: list[str] = []
     for i, raw in enumerate(rules):
-        where = f"config key '{key}[{i}]'"
-        if not isinstance(raw, str):
-            problems.append(f"{where}: must be a string like 'fatal > 0', got {type(raw).__name__} {raw!r}")
-            continue
-        m = _RULE_RE.match(raw)
-        if not m:
-            problems.append(f"{where}: {raw!r} is not 'metric OP number' (OP is one of > >= < <= == !=)")
-            continue
-        metric, op, number = m.group(1), m.group(2), float(m.group(3))
-        if metric not in METRICS:
-            close = difflib.get_close_matches(metric, METRICS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            problems.append(f"{where}: unknown metric '{metric}' ({hint}known: {', '.join(METRICS)})")
-            continue
-        parsed.append(Rule(text=" ".join([metric, op, m.group(3)]), metric=metric, op=op, threshold=number))
+        rule = parse_rule(raw)
+        if isinstance(rule, str):
+            problems.append(f"config key '{key}[{i}]': {rule}")
+        else:
+            parsed.append(rule)
     if problems:
         raise ConfigError(problems, source)
     return parsed

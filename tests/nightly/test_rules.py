@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from sitegen.errors import ConfigError
-from sitegen.nightly.rules import METRICS, evaluate, explain, load_rules, parse_rules
+from sitegen.grammar import METRICS
+from sitegen.nightly.rules import evaluate, explain, load_rules, parse_rules
 
 
 def test_parse_all_operators_and_spacing():
