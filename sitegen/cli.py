@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -151,7 +152,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     done = init_project(args.dir)
     for rel in done.written:
         print(f"wrote {done.root / rel}")
-    where = "" if args.dir == Path(".") else f"cd {args.dir} && "
+    where = "" if args.dir == Path(".") else f"cd {shlex.quote(str(args.dir))} && "  # pasted into a shell
     print(f"next: put report PDFs into reports/, then run: {where}sitegen serve")
     return ExitCode.OK
 

@@ -55,8 +55,17 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.12"
-      # The sitegen this project was made with; point it at your wheel's path or URL if you install from one.
-      - run: python -m pip install "sitegen=={__version__}"
+      # sitegen is not published on a package index, and a package of that name there is another project:
+      # install the wheel kept in tools/ (copy it there from `make wheel`'s dist/ folder).
+      - name: Install sitegen from tools/
+        run: |
+          wheel=""
+          for found in tools/sitegen-*.whl; do [ -f "$found" ] && wheel="$found"; done
+          if [ -z "$wheel" ]; then
+            echo "::error::no sitegen wheel in tools/: copy sitegen-{__version__}-py3-none-any.whl there and commit it"
+            exit 1
+          fi
+          python -m pip install "$wheel"
       - run: sitegen build
       - uses: actions/upload-pages-artifact@v3
         with:

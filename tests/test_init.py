@@ -69,3 +69,31 @@ def test_workflow_builds_and_deploys_with_the_official_pages_actions(tmp_path):
     assert any(s.get("run") == "sitegen build" for s in build_steps)
     assert flow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     assert flow["jobs"]["deploy"]["needs"] == "build"
+
+
+def test_the_workflow_installs_the_wheel_in_tools_and_stops_clearly_without_one(tmp_path):
+    """It used to `pip install sitegen==X` by name: an index's `sitegen` is another project."""
+    assert sitegen("init", cwd=tmp_path).returncode == 0
+    steps = yaml.safe_load((tmp_path / WORKFLOW).read_text())["jobs"]["build"]["steps"]
+    (install,) = [s for s in steps if "pip install" in s.get("run", "")]
+    assert "sitegen==" not in install["run"]
+    # Run the step's script with a `python` that only records what it was asked to install.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text('#!/bin/sh\necho "$@" > "$PWD/installed"\n')
+    (bin_dir / "python").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    missing = subprocess.run(["bash", "-c", install["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "no sitegen wheel in tools/" in missing.stdout
+    assert not (tmp_path / "installed").exists()
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "sitegen-0.1.0-py3-none-any.whl").write_bytes(b"")
+    done = subprocess.run(["bash", "-c", install["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "installed").read_text().split() == ["-m", "pip", "install", "tools/sitegen-0.1.0-py3-none-any.whl"]
+
+
+def test_the_next_step_it_prints_can_be_pasted_into_a_shell(tmp_path):
+    done = sitegen("init", "my proj", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cd 'my proj' && sitegen serve" in done.stdout

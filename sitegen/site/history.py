@@ -23,20 +23,35 @@ WINDOW = 30  # nights the pass rate, the sparkline and "seen in N of the last ni
 class Night:
     report: Report
     needs_look: bool
+    known: bool = True  # its status is one the site's config knows; an unknown one is neither good nor bad
 
     @property
     def date(self) -> dt.date:
         return self.report.date
 
+    @property
+    def good(self) -> bool:
+        return self.known and not self.needs_look
+
+    @property
+    def kind(self) -> str:
+        """What a streak is a run of: "bad" (needs a look), "good", or "unknown" (a status the config does not know)."""
+        return "bad" if self.needs_look else "good" if self.known else "unknown"
+
 
 @dataclass(frozen=True)
 class Streak:
-    """`nights` in a row, counted from the newest, that all needed a look (`bad`) or all did not."""
+    """`nights` in a row, counted from the newest, of one kind (Night.kind): all bad, all good or all unknown."""
 
-    bad: bool
+    kind: str
     nights: int
     since: dt.date  # the oldest night of the streak
-    last_bad: dt.date | None  # for a good streak: the bad night before it, if any
+    last_bad: dt.date | None  # for a good or unknown streak: the latest bad night before it, if any
+    whole: bool = False  # the streak reaches back to the suite's first night
+
+    @property
+    def bad(self) -> bool:
+        return self.kind == "bad"
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class SuiteOverview:
     suite: str
     latest: Night
     streak: Streak
-    pass_rate: float  # share of the last `counted` nights that did not need a look
+    pass_rate: float  # share of the last `counted` nights that were good (an unknown status is not)
     counted: int
     recent: tuple[Night, ...]  # up to WINDOW nights, oldest first (the sparkline)
 
@@ -56,11 +71,13 @@ class SignatureHistory:
     nights: tuple[dt.date, ...]  # every night it appeared in, newest first
 
 
-def nights_by_suite(reports: Iterable[Report], needs_look: Callable[[str], bool]) -> dict[str, list[Night]]:
+def nights_by_suite(
+    reports: Iterable[Report], needs_look: Callable[[str], bool], known: Callable[[str], bool] = lambda _word: True
+) -> dict[str, list[Night]]:
     """Suite -> its nights, newest first; one night per date."""
     per_date: dict[tuple[str, dt.date], Night] = {}
     for report in sorted(reports, key=lambda r: r.source):
-        night = Night(report, needs_look(report.status))
+        night = Night(report, needs_look(report.status), known(report.status))
         key = (report.suite, report.date)
         held = per_date.get(key)
         if held is None or (night.needs_look and not held.needs_look):
@@ -73,10 +90,10 @@ def nights_by_suite(reports: Iterable[Report], needs_look: Callable[[str], bool]
 
 def streak(nights: list[Night]) -> Streak:
     """The run of equal verdicts ending at the newest night (`nights` newest first, not empty)."""
-    bad = nights[0].needs_look
-    length = next((i for i, night in enumerate(nights) if night.needs_look != bad), len(nights))
-    last_bad = None if bad or length == len(nights) else nights[length].date
-    return Streak(bad=bad, nights=length, since=nights[length - 1].date, last_bad=last_bad)
+    kind = nights[0].kind
+    length = next((i for i, night in enumerate(nights) if night.kind != kind), len(nights))
+    last_bad = None if kind == "bad" else next((n.date for n in nights[length:] if n.needs_look), None)
+    return Streak(kind=kind, nights=length, since=nights[length - 1].date, last_bad=last_bad, whole=length == len(nights))
 
 
 def overview(suites: dict[str, list[Night]], window: int = WINDOW) -> list[SuiteOverview]:
@@ -86,7 +103,7 @@ def overview(suites: dict[str, list[Night]], window: int = WINDOW) -> list[Suite
         if not nights:
             continue
         recent = nights[:window]
-        good = sum(1 for night in recent if not night.needs_look)
+        good = sum(1 for night in recent if night.good)
         rows.append(
             SuiteOverview(
                 suite=suite,

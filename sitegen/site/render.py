@@ -928,7 +928,9 @@ def _render(config: Config, reports: list[Report], unpublished: dict[str, str], 
     index_months = month_list(layout.INDEX)
     # History per suite (site/history.py): the overview on the index, a page per suite, first-seen on night pages.
     suite_pages = layout.suite_paths(suites)
-    suite_nights = history.nights_by_suite(reports, lambda word: word in vocabulary and vocabulary[word].needs_look)
+    suite_nights = history.nights_by_suite(
+        reports, lambda word: word in vocabulary and vocabulary[word].needs_look, lambda word: word in vocabulary
+    )
     suite_rows = history.overview(suite_nights)
     index_rows = [
         suite_row(row, _link(layout.INDEX, suite_pages[row.suite]), suite_nights[row.suite], lambda r: card(r, layout.INDEX))

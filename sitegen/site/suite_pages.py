@@ -35,7 +35,8 @@ class SuiteRow:
     latest: Any  # Card of the newest night
     streak: Streak
     streak_card: Any  # Card of the night the streak text links: the first of a bad run, or the last bad night
-    good: int  # nights among the `counted` recent ones that did not need a look
+    good: int  # nights among the `counted` recent ones that were good
+    bad: int  # and those that needed a look (the rest have a status the config does not know)
     counted: int
     spark: tuple[Any, ...]  # Cards of the recent nights, oldest first
 
@@ -54,7 +55,8 @@ def suite_row(row: SuiteOverview, url: str, nights: list[Night], card: CardMaker
         latest=card(row.latest.report),
         streak=streak,
         streak_card=card(linked_night.report) if linked_night else None,
-        good=sum(1 for n in row.recent if not n.needs_look),
+        good=sum(1 for n in row.recent if n.good),
+        bad=sum(1 for n in row.recent if n.needs_look),
         counted=row.counted,
         spark=tuple(card(n.report) for n in row.recent),
     )

@@ -138,7 +138,8 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _line("2021/07/08 10:00:00.000", "ERROR", "from a pipe").encode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
     d = _digest(["-"])
-    assert d.counts["error"] == 1 and d.inputs[0].path == "-"
+    assert d.counts["error"] == 1 and d.inputs[0].path == "standard input"
+    assert d.signatures[0].sources == ["standard input"]  # the headline's "in ...", not "in -"
 
 
 def test_gzip_glob_and_folder(tmp_path: Path) -> None:

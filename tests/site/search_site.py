@@ -48,7 +48,9 @@ def build_search_site(root: Path, shard_nights: int | None = None) -> Path:
                 summary={
                     "schema": 1, "date": day, "status": status, "suite": suite, "title": "Chaos night",
                     "headline": f"{suite} on {day}: {'panic in tikv-1' if status == 'bad' else 'all recovered'}.",
-                    "metrics": {"errors": errors, "fatal": 1 if status == "bad" else 0, "min_qps": 4000 + d},
+                    "metrics": {
+                        "errors": errors, "fatal": 1 if status == "bad" else 0, "min_qps": 4000 + d, "max_drop_pct": 60 + 2.5 * d,
+                    },
                     "signatures": _signatures(suite, day),
                 },
             )

@@ -39,6 +39,8 @@ def test_the_night_page_links_compare_and_it_shows_what_is_new_gone_and_surging(
     row = page.locator(".compare-metrics tbody tr", has=page.locator("th", has_text="errors"))
     assert row.locator("td").all_inner_texts() == ["150", "160", "+10 (+6.7 %)"]
     assert "worse" in row.locator("td.delta").get_attribute("class")
+    drop = page.locator(".compare-metrics tbody tr", has=page.locator("th", has_text="drop"))
+    assert drop.locator("td").all_inner_texts()[2] == "+2.5 pp"  # percentage points; no relative change of a percentage
     qps = page.locator(".compare-metrics tbody tr", has=page.locator("th", has_text="min QPS"))
     assert "better" in qps.locator("td.delta").get_attribute("class")  # more throughput is good news
     assert errors == []

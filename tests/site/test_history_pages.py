@@ -131,6 +131,25 @@ def test_overview_has_one_row_per_suite_bad_now_first_with_streak_rate_and_spark
     assert all(resolve("index.html", href) in files for href in links)
 
 
+def test_a_status_the_config_does_not_know_is_neither_good_nor_bad_in_the_overview(tmp_path):
+    """A suite whose only night is `flaky` used to read "Good for all 1 night, none bad" and "100 % good"."""
+    reports = [report("2021-07-12", "flaky", "")]
+    reports += [report("2021-07-01", "bad", "b"), report("2021-07-02", "good", "b"), report("2021-07-03", "flaky", "b")]
+    reports += [report("2021-07-02", "flaky", "c"), report("2021-07-03", "good", "c")]
+    files = render_site(parse_config({}, tmp_path), reports)
+    index = parse(files["index.html"])
+    names = index.find("suite-row-name")
+    rows = {words(e["text"]): words(r["text"]) for r, e in zip(index.find("suite-row", "li"), names, strict=True)}
+    only = rows["(no suite)"]
+    assert "Status unknown for the last 1 night" in only and "0 % good of the last 1 night" in only
+    assert "Good for" not in only and "none bad" not in only
+    assert "Status unknown for the last 1 night; the last bad one was Thu 1 Jul 2021" in rows["b"]
+    assert "33 % good of the last 3 nights" in rows["b"]
+    assert "Good for the last 1 night, none bad" in rows["c"] and "Good for all" not in rows["c"]
+    spark = {e["attrs"]["aria-label"] for e in index.find("spark")}
+    assert "The last 3 nights, oldest first: 1 good, 1 bad, 1 of unknown status" in spark
+
+
 def test_needs_a_look_now_counts_and_links_only_the_latest_bad_night_of_each_suite(site):
     files, _ = site
     index = parse(files["index.html"])

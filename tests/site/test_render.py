@@ -248,6 +248,9 @@ def test_suite_filter_only_with_several_suites_and_never_puts_names_in_css(tmp_p
     hostile = "x{}</style><script>alert(1)</script>"
     two = text(render_site(config(tmp_path), [report("2021-07-09", suite="a"), report("2021-07-09", suite=hostile)]), "index.html")
     assert two.count('name="suite"') == 3  # All + two suites
+    # A card is one suite's night: the count says so when there are several suites (2 nights on one date here).
+    assert '<span id="night-count">2 nights</span> in 2 suites' in two
+    assert '<span id="night-count">1 night</span></span>' in one
     assert "<style" not in two
     files = render_site(config(tmp_path), [report("2021-07-09", suite="a"), report("2021-07-09", suite=hostile)])
     style = text(files, "static/generated.css")

@@ -21,6 +21,7 @@ from sitegen.nightly.logs.formats import MAX_LINE
 log = logging.getLogger(__name__)
 
 BLOCK = 16 * 1024 * 1024  # bytes per read; big enough that per-block Python overhead is nothing
+STDIN_NAME = "standard input"  # how the report names `--logs -`: a headline reads "Panic in standard input: ..."
 SKIPPED_NAMES = {"manifest.json"}  # what `sitegen collect` writes beside the logs
 
 
@@ -28,7 +29,7 @@ SKIPPED_NAMES = {"manifest.json"}  # what `sitegen collect` writes beside the lo
 class Source:
     """One log stream: a file (maybe gzip-compressed) or standard input."""
 
-    name: str  # what the report shows: the path as given/found, or "-" for stdin
+    name: str  # what the report shows: the path as given/found, or STDIN_NAME
     path: Path | None  # None for stdin
 
     @property
@@ -63,7 +64,7 @@ def _expand(inputs: list[str]) -> list[Source]:
         if arg == "-":
             if "-" not in seen:
                 seen.add("-")
-                found.append(Source("-", None))
+                found.append(Source(STDIN_NAME, None))
                 bases.append(None)
             continue
         path = Path(arg)

@@ -165,8 +165,10 @@
       if (typeof row.araw === "number" && typeof row.braw === "number") {
         const change = row.braw - row.araw;
         const sign = change > 0 ? "+" : "−";
-        delta.textContent = change === 0 ? "same" : `${sign}${rounded(Math.abs(change))}${unit(row.b)}`;
-        if (change !== 0 && row.araw !== 0) delta.textContent += ` (${sign}${rounded(Math.abs((100 * change) / row.araw))} %)`;
+        // A change of a percentage is in percentage points, and a relative change of it would only confuse.
+        const percent = unit(row.b) === " %";
+        delta.textContent = change === 0 ? "same" : `${sign}${rounded(Math.abs(change))}${percent ? " pp" : unit(row.b)}`;
+        if (change !== 0 && row.araw !== 0 && !percent) delta.textContent += ` (${sign}${rounded(Math.abs((100 * change) / row.araw))} %)`;
         // Red for worse, green for better: more is worse except for throughput ("min QPS").
         const better = HIGHER_IS_BETTER.test(key) ? change > 0 : change < 0;
         if (change !== 0) delta.classList.add(better ? "better" : "worse");
