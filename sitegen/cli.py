@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sitegen import __version__
 from sitegen.config import Config, load_config
-from sitegen.errors import ExitCode, SitegenError, os_error_message
+from sitegen.errors import ExitCode, SitegenError, os_error_message, symlink_loop
 
 log = logging.getLogger("sitegen")
 
@@ -309,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sitegen: error: {os_error_message(exc)}", file=sys.stderr)
         return ExitCode.IO_ERROR
     except Exception as exc:  # the last line of defence: a bug still gets one clear line
+        if loop := symlink_loop(exc):  # Python 3.11's Path.resolve() raises RuntimeError, not OSError, for one
+            print(f"sitegen: error: {loop}", file=sys.stderr)
+            return ExitCode.IO_ERROR
         if args.verbose:
             traceback.print_exc()
         print(

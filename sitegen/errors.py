@@ -73,6 +73,13 @@ class LockHeldError(SitegenError):
     exit_code = ExitCode.LOCKED
 
 
+def symlink_loop(exc: BaseException) -> str | None:
+    """The message for a loop of symbolic links met by `Path.resolve()` (a RuntimeError before Python 3.13), else None."""
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from "):
+        return f"{_one_line(str(exc)[len('Symlink loop from '):])}: a loop of symbolic links (the link leads back to itself)"
+    return None
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for a failed file operation: `PATH: reason`, naming both paths of a failed rename."""
     reason = exc.strerror or str(exc) or type(exc).__name__

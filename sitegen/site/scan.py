@@ -122,7 +122,11 @@ def _examine(entry: os.DirEntry[str], rel: str, folder: Path, warnings: list[str
     """A Found for a report file, or None after recording why the file is not one."""
     path = Path(entry.path)
     if entry.is_symlink():
-        target = path.resolve()
+        try:
+            target = path.resolve()
+        except (RuntimeError, OSError):  # a loop of links: RuntimeError up to Python 3.12, OSError after
+            warnings.append(f"{path}: symlink loop (the link leads back to itself), skipped")
+            return None
         if not is_inside(target, folder):
             warnings.append(f"{path}: symlink leading out of the reports folder (to {target}), not followed")
             return None

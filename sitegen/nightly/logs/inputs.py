@@ -54,7 +54,8 @@ def _expand(inputs: list[str]) -> list[Source]:
     missing: list[str] = []
 
     def add(path: Path, base: Path) -> None:
-        key = str(path.resolve())
+        # realpath, not Path.resolve(): a loop of links raises RuntimeError there; here opening it says what is wrong.
+        key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
             found.append(Source(str(path), path))
@@ -79,7 +80,7 @@ def _expand(inputs: list[str]) -> list[Source]:
         elif path.is_file():
             add(path, path.parent)
         elif glob.has_magic(arg):
-            matches = sorted(glob.glob(arg, recursive=True))
+            matches = _glob(arg)
             files = [(Path(m), Path(m).parent) for m in matches if Path(m).is_file()]
             for m in matches:
                 if Path(m).is_dir():
@@ -88,11 +89,27 @@ def _expand(inputs: list[str]) -> list[Source]:
                 missing.append(f"{arg}: no file matches this pattern")
             for f, base in files:
                 add(f, base)
+        elif path.exists():
+            missing.append(f"{arg}: not a regular file or folder (a FIFO, socket or device)")
         else:
             missing.append(f"{arg}: no such file or folder")
     if missing:
         raise UsageError("--logs: " + "; ".join(missing))
     return _named(found, bases)
+
+
+def _glob(pattern: str) -> list[str]:
+    """The paths matching `pattern`, sorted, hidden names left out as the shell does. `**` does not enter links to
+    folders (glob.glob does, and two links to `..` make it run for ever); pathlib's glob never follows them."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path()
+    rest = "/".join(parts[fixed:])
+    try:
+        matches = [p for p in base.glob(rest) if not any(n.startswith(".") for n in p.relative_to(base).parts)]
+    except (OSError, ValueError):  # an unreadable or missing base folder, or a pattern pathlib refuses: nothing matches
+        return []
+    return sorted(str(p) for p in matches)
 
 
 def _named(found: list[Source], bases: list[Path | None]) -> list[Source]:

@@ -27,6 +27,7 @@ import logging
 import re
 import shutil
 import tempfile
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ POD_FIELDS = ("kubernetes.pod_name", "kubernetes.pod.name", "k8s.pod.name", "kub
 CONTAINER_FIELDS = ("kubernetes.container_name", "kubernetes.container.name", "k8s.container.name", "kubernetes_container_name")
 LINE_FIELDS = ("log", "message", "msg")
 TIME_FIELDS = ("@timestamp", "timestamp", "time")
+_ARRAY_OF_OBJECTS_RE = re.compile(r"^\[\s*\{")
 _HITS_RE = re.compile(r'^\s*\{.{0,8192}?"hits"\s*:\s*\{', re.DOTALL)
 _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -73,18 +75,19 @@ def kind_of(path: Path) -> str | None:
     try:
         with _open(path) as fh:
             head = fh.read(SNIFF_BYTES)
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         return None  # the reader reports it
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     stripped = text.lstrip()
     if stripped.startswith("["):
-        return "es-json" if '"_source"' in stripped else None
+        # An array of hits, `[{"_index": ..., "_source": {...}}, ...]`; a unified log line starts `[2021/...`.
+        return "es-json" if _ARRAY_OF_OBJECTS_RE.match(stripped) and '"_source"' in stripped else None
     if not stripped.startswith("{"):
         return None
     first = stripped.split("\n", 1)[0]
     try:
         obj = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes: a plain log line
         obj = None
     if isinstance(obj, dict):
         if isinstance(obj.get("line"), str) and "timestamp" in obj and (
@@ -93,7 +96,8 @@ def kind_of(path: Path) -> str | None:
             return "logcli"
         if isinstance(obj.get("_source"), dict):
             return "es-lines"
-        if isinstance(obj.get("hits"), dict):
+        hits = obj.get("hits")
+        if isinstance(hits, dict) and isinstance(hits.get("hits"), list):  # a _search response: hits.hits
             return "es-json"
         if isinstance(obj.get("kubernetes"), dict) and any(isinstance(obj.get(k), str) for k in LINE_FIELDS):
             return "es-lines"
@@ -114,6 +118,13 @@ def split_exports(sources: list[Source]) -> list[Source]:
         assert source.path is not None
         before = spool.entries
         spool.add(source, _entries(source, kind))
+        if spool.entries == before:
+            # Looked like an export but held no entry of one: read it as the log it may be, so no line is lost.
+            log.warning(
+                "log input %s: looks like a %s export but holds no entry of one; read as a plain log", source.name, _KIND_NAMES[kind]
+            )
+            out.append(source)
+            continue
         log.info("log input %s: a %s export, %d entries", source.name, _KIND_NAMES[kind], spool.entries - before)
     if spool is not None:
         out.extend(spool.finish())

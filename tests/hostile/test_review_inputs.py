@@ -1,0 +1,121 @@
+"""The hostile-input review of 2026-12-07: each reproduction as it was reported, and what it must do now.
+
+Links that lead back to themselves, log files that look like log-store exports, broken compressed logs, globs
+through links to parent folders. Through the real CLI entry point, in process.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from sitegen.cli import main
+from sitegen.errors import ExitCode
+from tests.hostile.corpus import put
+
+HEAD = "[2021/07/09 01:00:00.000 +00:00] "  # inside night 2021-07-09 (UTC)
+
+
+def report(capsys, tmp_path: Path, *logs: str) -> tuple[int, dict, str]:
+    """`sitegen report` of night 2021-07-09 over `logs`: exit code, summary.json, stderr."""
+    code = main(["report", "--night", "2021-07-09", "--reports", str(tmp_path / "out"), "--logs", *logs])
+    out, err = capsys.readouterr()
+    summary = {}
+    if code == 0:
+        summary = json.loads(PdfReader(out.splitlines()[-1]).attachments["summary.json"][0])
+    return code, summary, err
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_a_link_to_itself_in_the_reports_folder_is_a_warning_and_the_other_nights_are_built(tmp_path, capsys):
+    put(tmp_path, "report-2021-07-09-good.pdf")
+    os.symlink("loop", tmp_path / "reports" / "loop")
+    os.symlink("report-b.pdf", tmp_path / "reports" / "report-2021-07-10-bad.pdf")
+    os.symlink("report-2021-07-10-bad.pdf", tmp_path / "reports" / "report-b.pdf")
+    code = main(["build", "--reports", str(tmp_path / "reports"), "--output", str(tmp_path / "public")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK, err  # was: internal error: RuntimeError: Symlink loop from ...
+    assert "report-2021-07-10-bad.pdf: symlink loop (the link leads back to itself), skipped" in err
+    shown = [e["source"] for e in json.loads((tmp_path / "public" / "reports.json").read_text())["reports"]]
+    assert shown == ["report-2021-07-09-good.pdf"]
+
+
+def test_a_reports_folder_that_is_a_loop_of_links_is_an_io_error_not_a_bug(tmp_path, capsys):
+    os.symlink("b", tmp_path / "a")
+    os.symlink("a", tmp_path / "b")
+    code = main(["build", "--reports", str(tmp_path / "a"), "--output", str(tmp_path / "public")])
+    err = capsys.readouterr().err
+    assert code in (ExitCode.USAGE, ExitCode.IO_ERROR) and "internal error" not in err
+    assert "a" in err and ("loop" in err or "does not exist" in err)
+
+
+def test_links_to_each_other_among_the_logs_do_not_stop_the_night(tmp_path, capsys):
+    write(tmp_path / "logs" / "tidb-0" / "tidb.log", f'{HEAD}[FATAL] [main.go:1] ["boom"]\n')
+    os.symlink("b.log", tmp_path / "logs" / "tidb-0" / "a.log")
+    os.symlink("a.log", tmp_path / "logs" / "tidb-0" / "b.log")
+    code, summary, err = report(capsys, tmp_path, str(tmp_path / "logs"))
+    assert code == 0, err  # was: internal error: RuntimeError: Symlink loop from ...
+    assert summary["metrics"]["fatal"] == 1
+
+
+def test_a_json_log_whose_first_entry_has_a_hits_field_is_read_not_dropped(tmp_path, capsys):
+    """Taken for an Elasticsearch response, its every line vanished and the night turned good."""
+    log = write(
+        tmp_path / "logs" / "p" / "app.log",
+        '{"level":"fatal","ts":1625792400,"msg":"y","hits":{"l1":5}}\n{"level":"fatal","ts":1625792400,"msg":"z"}\n',
+    )
+    code, summary, err = report(capsys, tmp_path, str(log))
+    assert code == 0, err
+    assert summary["metrics"]["fatal"] == 2 and summary["status"] == "bad"
+
+
+def test_a_unified_log_line_quoting_source_is_a_log_not_a_broken_export(tmp_path, capsys):
+    log = write(tmp_path / "logs" / "tidb-0" / "tidb.log", f'{HEAD}[ERROR] [es.go:1] [query] [q=[{{"_source":1}}]]\n')
+    code, summary, err = report(capsys, tmp_path, str(log))
+    assert code == 0, err  # was: exit 2, "not a readable Elasticsearch export"
+    assert summary["metrics"]["errors"] == 1
+
+
+def test_a_first_line_nested_deeper_than_json_goes_is_a_plain_line(tmp_path, capsys):
+    deep = write(tmp_path / "logs" / "p" / "deep.log", '{"a":' + "[" * 30_000 + "\n" + f'{HEAD}[ERROR] [a.go:1] ["after"]\n')
+    code, summary, err = report(capsys, tmp_path, str(deep))
+    assert code == 0, err  # was: internal error: RecursionError
+    assert summary["metrics"]["errors"] == 1
+
+
+def test_a_corrupt_gzip_log_is_a_problem_of_that_input_and_the_others_count(tmp_path, capsys):
+    data = gzip.compress(f'{HEAD}[ERROR] [a.go:1] ["x"]\n'.encode() * 1000)
+    write(tmp_path / "logs" / "p" / "x.log.gz", data[:20] + b"\xff" * 50 + data[70:])
+    write(tmp_path / "logs" / "q" / "y.log", f'{HEAD}[FATAL] [b.go:1] ["kept"]\n')
+    code, summary, err = report(capsys, tmp_path, str(tmp_path / "logs"))
+    assert code == 0, err  # was: internal error: error: Error -3 while decompressing data
+    assert summary["metrics"]["fatal"] == 1
+    assert "p/x.log.gz" in err and "decompressing" in err
+
+
+def test_a_recursive_glob_does_not_enter_links_to_parent_folders(tmp_path, capsys, monkeypatch):
+    """Two links to `..` made `logs/**/*.log` run for minutes (glob.glob follows links)."""
+    write(tmp_path / "logs" / "p" / "a.log", f'{HEAD}[ERROR] [a.go:1] ["once"]\n')
+    write(tmp_path / "logs" / ".hidden.log", f'{HEAD}[ERROR] [a.go:1] ["hidden"]\n')
+    os.symlink("..", tmp_path / "logs" / "p" / "up")
+    os.symlink("..", tmp_path / "logs" / "p" / "up2")
+    monkeypatch.chdir(tmp_path)
+    code, summary, err = report(capsys, tmp_path, "logs/**/*.log")
+    assert code == 0, err
+    assert summary["metrics"]["errors"] == 1  # the one file, once; hidden names are left out as the shell does
+
+
+def test_a_device_given_as_a_log_is_named_for_what_it_is(tmp_path, capsys):
+    code = main(["report", "--night", "2021-07-09", "--reports", str(tmp_path / "out"), "--logs", "/dev/zero"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "/dev/zero: not a regular file or folder" in err  # was: "no such file or folder"
