@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sitegen import __version__
 from sitegen.config import Config, load_config
-from sitegen.errors import ExitCode, SitegenError, os_error_message, symlink_loop
+from sitegen.errors import ExitCode, SitegenError, os_error_message, printable, symlink_loop
 
 log = logging.getLogger("sitegen")
 
@@ -280,10 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Log lines as the terminal shows them: a message's own lines kept, control characters in them (from file
+    names, log lines, PDF text) escaped, so no input can move the cursor, retitle the window or forge a line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _terminal(super().format(record))
+
+
+def _terminal(text: str) -> str:
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def _setup_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if verbose else "%(message)s"))
+    handler.setFormatter(_TerminalFormatter("%(levelname)s: %(message)s" if verbose else "%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -299,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SitegenError as exc:
-        print(f"sitegen: error: {exc}", file=sys.stderr)
+        print(_terminal(f"sitegen: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sitegen: interrupted", file=sys.stderr)

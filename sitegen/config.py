@@ -134,8 +134,11 @@ def _statuses(value: Any) -> str | None:
         color = spec.get("color")
         if not isinstance(color, str) or not _COLOR_RE.match(color):
             problems.append(f"status {word!r} color must be #rgb or #rrggbb")
-        if not isinstance(spec.get("label", word), str):
+        label = spec.get("label", word)
+        if not isinstance(label, str):
             problems.append(f"status {word!r} label must be a string")
+        elif problem := _one_line(label):
+            problems.append(f"status {word!r} label {problem}")
         if not isinstance(spec.get("needs_look", False), bool):
             problems.append(f"status {word!r} needs_look must be true or false")
     return "; ".join(problems) or None

@@ -76,7 +76,7 @@ class LockHeldError(SitegenError):
 def symlink_loop(exc: BaseException) -> str | None:
     """The message for a loop of symbolic links met by `Path.resolve()` (a RuntimeError before Python 3.13), else None."""
     if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from "):
-        return f"{_one_line(str(exc)[len('Symlink loop from '):])}: a loop of symbolic links (the link leads back to itself)"
+        return f"{printable(str(exc)[len('Symlink loop from '):])}: a loop of symbolic links (the link leads back to itself)"
     return None
 
 
@@ -84,17 +84,18 @@ def os_error_message(exc: OSError) -> str:
     """One line for a failed file operation: `PATH: reason`, naming both paths of a failed rename."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     if exc.filename is None:
-        return _one_line(reason)
+        return printable(reason)
     where = _path(exc.filename)
     if exc.filename2 is not None:
         where += f" -> {_path(exc.filename2)}"
-    return _one_line(f"{where}: {reason}")
+    return printable(f"{where}: {reason}")
 
 
 def _path(name: object) -> str:
     return os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
 
 
-def _one_line(text: str) -> str:
-    # A file name can hold newlines or escape sequences; they must not forge terminal or log lines.
+def printable(text: str) -> str:
+    """`text` as one terminal line: a file name can hold newlines or escape sequences; they must not forge
+    terminal or log lines, so each unprintable character is shown escaped (`\x1b`)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sitegen import limits
+from sitegen.grammar import METRICS
 
 SUMMARY_SCHEMA = 1
 SUMMARY_ATTACHMENT = "summary.json"
@@ -114,6 +115,8 @@ SIGNATURE_LEVELS = ("fatal", "error", "warn")
 SIGNATURE_KINDS = ("fatal", "panic", "error", "warn")  # severity classes, most severe first
 MAX_SUMMARY_SIGNATURES = 1000  # summary.json keeps the first (most severe) 1,000; the PDF lists every one
 MAX_SIGNATURE_TEXT = 300  # characters of a signature's message or pattern
+MAX_SUMMARY_METRICS = 64  # metrics kept from a summary (sitegen's own reports write about a dozen)
+_METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")  # a name a verdict rule could test (grammar.METRICS)
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,14 @@ def _signature_text(value: Any) -> str:
 
 
 def _moment(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    """An ISO 8601 time as the summary wrote it, or None: another tool's summary may hold anything there."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -253,10 +263,14 @@ class Summary:
         if not isinstance(raw_metrics, dict):
             raise ValueError("summary.json 'metrics' is not an object")
         metrics = {
-            str(k): v
+            k: v
             for k, v in raw_metrics.items()
-            if isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
+            if isinstance(k, str) and _METRIC_NAME.match(k) and isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
         }
+        # Another tool's summary may hold thousands: each is a row on the night's page and a field in reports.json.
+        # Those a rule can test come first, so a flood of others cannot push them out.
+        kept = set(sorted(metrics, key=lambda k: k not in METRICS)[:MAX_SUMMARY_METRICS])
+        metrics = {k: v for k, v in metrics.items() if k in kept}
         raw_signatures = obj.get("signatures")
         signatures = None
         if raw_signatures is not None:

@@ -22,6 +22,15 @@ def is_gzip(path: Path) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of a text file: split at LF, CRLF or CR only. `str.splitlines` also splits at U+0085, U+2028
+    and form feeds, which a quoted CSV field or a YAML value may hold, and the line numbers of errors would be off."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def read_text(path: Path, what: str, limit: int) -> str:
     """The whole file as text (gunzipped when its first bytes say gzip), at most `limit` bytes after gunzip.
 
@@ -36,7 +45,7 @@ def read_text(path: Path, what: str, limit: int) -> str:
                 data = limits.read_stream_capped(fh, limit)
         else:
             data = limits.read_capped(path, limit, regular_only=True)
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # a BOM, as spreadsheets save CSV
     except FileNotFoundError:
         raise UsageError(f"{what} file not found: {path}") from None
     except IsADirectoryError:

@@ -14,9 +14,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sitegen import limits
+from sitegen.errors import printable
 from sitegen.model import SUMMARY_ATTACHMENT, clean_text, format_metric
 from sitegen.nightly.fonts import Fonts
 from sitegen.nightly.manifest import FollowedNight, Gap
@@ -68,6 +70,19 @@ def _rgb(color: str) -> tuple[int, int, int]:
 _CORE_SUBSTITUTES = {"—": "-", "–": "-", "−": "-", "…": "...", "•": "*", "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"'}
 # fpdf2 encodes core-font text as Latin-1; below 0x20 and 0x7f-0x9f are control codes, not glyphs.
 _LATIN_1 = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x100)])
+
+
+def _registered(pdf: Any, fonts: Fonts) -> bool:
+    """Register the Latin fonts; False, with a warning, when a configured file is not a font fpdf2 can read (then
+    the report is written in the core fonts, as when no font is installed: a font never stops the night)."""
+    try:
+        pdf.add_font("DejaVu", "", str(fonts.latin))
+        pdf.add_font("DejaVu", "B", str(fonts.bold))
+        pdf.add_font("Mono", "", str(fonts.mono))
+    except Exception as exc:  # fpdf2 and fontTools raise ValueError, TTLibError, struct.error... for a bad file
+        log.warning("fonts: cannot read %s (%s); the report uses the built-in Latin-1 fonts", fonts.latin, printable(str(exc)))
+        return False
+    return True
 
 
 class _Glyphs:
@@ -173,15 +188,12 @@ class _Doc:
         pdf = FPDF(orientation="P", unit="mm", format="A4")
         pdf.set_auto_page_break(auto=True, margin=16)
         pdf.set_margins(16, 16, 16)
-        self.core = fonts.latin is None  # no DejaVu: fpdf2's core fonts, which need no file
+        self.core = fonts.latin is None or not _registered(pdf, fonts)  # fpdf2's core fonts need no file
         if self.core:
             self.sans, self.mono = "helvetica", "courier"
             self.glyphs = _Glyphs.core()
         else:
             self.sans, self.mono = "DejaVu", "Mono"
-            pdf.add_font("DejaVu", "", str(fonts.latin))
-            pdf.add_font("DejaVu", "B", str(fonts.bold))
-            pdf.add_font("Mono", "", str(fonts.mono))
             # Registered fourth either way, so a night with CJK text gives the same bytes as when it was eager.
             fallback = ("CJK", str(fonts.cjk)) if fonts.cjk is not None else None
             self.glyphs = _Glyphs.of_fonts(pdf, ["DejaVu", "Mono"], fallback=fallback)

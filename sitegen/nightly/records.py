@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sitegen.model import clean_text
+
 LEVELS = ("fatal", "error", "warn")  # the levels a report counts, most severe first
 # Severity classes a signature is ranked by: a panic or stack trace at any level outranks every plain error.
 SEVERITY = {"fatal": 0, "panic": 1, "error": 2, "warn": 3}
@@ -123,6 +125,11 @@ class ChaosWindow:
     source: str = ""
     action: str = ""  # pod-kill, pod-failure, partition, ... when the chaos source says
     target: str = ""  # what was hit: "ns/pod" names, or a selector ("app=tikv in ns"), when the source says
+
+    def __post_init__(self) -> None:
+        # Every field but the times comes from a chaos file, a cluster or a file name: it reaches the PDF and summary.json.
+        self.name, self.kind, self.source = clean_text(self.name), clean_text(self.kind), clean_text(self.source)
+        self.action, self.target = clean_text(self.action), clean_text(self.target)
 
 
 @dataclass(slots=True)

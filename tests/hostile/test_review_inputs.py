@@ -119,3 +119,72 @@ def test_a_device_given_as_a_log_is_named_for_what_it_is(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE
     assert "/dev/zero: not a regular file or folder" in err  # was: "no such file or folder"
+
+
+def test_control_characters_in_metric_columns_log_folders_and_chaos_names_never_reach_the_pdf_or_summary(tmp_path, capsys):
+    unsafe = "\x1b]0;PWN\x07\u202e\x7f\x85"
+    metrics = write(tmp_path / "m.csv", "".join(
+        [f"timestamp,qps{unsafe}\n"] + [f"2021-07-09T00:{m:02d}:00Z,{1000 + m}\n" for m in range(30)]
+    ))
+    chaos = write(tmp_path / "w.csv", f"start,end,name,kind\n2021-07-09T00:10:00Z,2021-07-09T00:11:00Z,kill{unsafe},Pod{unsafe}\n")
+    folder = tmp_path / "logs" / f"tikv{unsafe}-0"
+    write(folder / "a.log", f'{HEAD}[ERROR] [a.go:1] ["x"]\n')
+    os.mkfifo(folder / "fifo\x1b[31m.log")
+    code = main(["report", "--night", "2021-07-09", "--reports", str(tmp_path / "out"), "--metrics", str(metrics),
+                 "--chaos", str(chaos), "--logs", str(tmp_path / "logs")])
+    out, err = capsys.readouterr()
+    assert code == 0, err  # was: internal error: ParseError (the column name inside the chart's SVG)
+    assert "\x1b" not in err and "\x07" not in err  # the FIFO's warning names it escaped: \x1b[31m
+    assert "fifo\\x1b[31m.log is not a regular file" in err
+    reader = PdfReader(out.splitlines()[-1])
+    raw = reader.attachments["summary.json"][0].decode()
+    summary = json.loads(raw)
+    for text in [raw, *(page.extract_text() for page in reader.pages)]:
+        assert not any(c in text for c in "\x1b\x07\u202e\x7f\x85"), repr(text[:200])
+    assert summary["signatures"][0]["component"].startswith("tikv\ufffd")
+    assert summary["injections"][0]["name"].startswith("kill\ufffd")
+
+
+def test_a_summary_from_another_tool_cannot_flood_the_site_or_forge_times(tmp_path, capsys):
+    from tests.hostile.corpus import SUMMARY, pdf
+
+    flood = {f"m{i}": i for i in range(5_000)} | {"errors": 7, "bad\x1bname": 1}
+    signature = {"key": "k", "level": "error", "count": 1, "message": "m",
+                 "first_seen": "9999-99-99<script>\x7f", "last_seen": "2021-07-09T01:00:00+00:00"}
+    put(tmp_path, "report-2021-07-09-bad.pdf", pdf(summary={**SUMMARY, "metrics": flood, "signatures": [signature]}))
+    code = main(["build", "--reports", str(tmp_path / "reports"), "--output", str(tmp_path / "public")])
+    assert code == 0, capsys.readouterr().err
+    (entry,) = json.loads((tmp_path / "public" / "reports.json").read_text())["reports"]
+    assert len(entry["metrics"]) == 64 and entry["metrics"]["errors"] == 7 and "bad\x1bname" not in entry["metrics"]
+    (sig,) = entry["signatures"]
+    assert sig.get("first_seen") is None and sig["last_seen"] == "2021-07-09T01:00:00+00:00"
+
+
+def test_a_status_label_with_control_characters_is_a_config_error(tmp_path, capsys):
+    cfg = write(tmp_path / "sitegen.yml", 'statuses:\n  good: {color: "#1a7f37", label: "a\\x01\\e[31mb", needs_look: false}\n'
+                "  bad: {color: '#cf222e', label: Bad, needs_look: true}\n")
+    assert main(["config", "--check", "--config", str(cfg)]) == ExitCode.USAGE
+    assert "status 'good' label must not hold control characters" in capsys.readouterr().err
+
+
+def test_csv_files_saved_with_a_byte_order_mark_are_read(tmp_path, capsys):
+    """Spreadsheets save CSV with a BOM: both were refused as "not a recognised format"."""
+    rows = "".join(f"2021-07-09T00:{m:02d}:00Z,{1000 + m}\n" for m in range(30))
+    metrics = write(tmp_path / "m.csv", "\ufefftimestamp,qps\n" + rows)
+    chaos = write(tmp_path / "w.csv", "\ufeffstart,end\n2021-07-09T00:10:00Z,2021-07-09T00:11:00Z\n")
+    code = main(["report", "--night", "2021-07-09", "--reports", str(tmp_path / "out"),
+                 "--metrics", str(metrics), "--chaos", str(chaos)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads(PdfReader(out.splitlines()[-1]).attachments["summary.json"][0])
+    assert summary["metrics"]["injections"] == 1 and summary["metrics"]["min_qps"] == 1000
+
+
+def test_a_configured_font_that_is_not_a_font_falls_back_to_the_built_in_fonts(tmp_path, capsys):
+    fake = write(tmp_path / "fake.ttf", os.urandom(3000))
+    cfg = write(tmp_path / "sitegen.yml", f"reports: out\nreport:\n  latin_font: {fake}\n")
+    code = main(["report", "--config", str(cfg), "--night", "2021-07-09"])
+    out, err = capsys.readouterr()
+    assert code == 0, err  # was: internal error: TTLibError (or ValueError for /etc/passwd)
+    assert f"fonts: cannot read {fake}" in err and "built-in Latin-1 fonts" in err
+    assert "Nightly chaos report 2021-07-09" in PdfReader(out.splitlines()[-1]).pages[0].extract_text()

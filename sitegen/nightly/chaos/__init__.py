@@ -20,7 +20,7 @@ from sitegen.nightly.chaos.csvfile import read_csv
 from sitegen.nightly.chaos.dips import detect_dips
 from sitegen.nightly.chaos.events import from_events
 from sitegen.nightly.chaos.objects import from_object
-from sitegen.nightly.files import read_text
+from sitegen.nightly.files import read_text, text_lines
 from sitegen.nightly.records import ChaosWindow
 from sitegen.nightly.times import go_duration
 
@@ -69,7 +69,7 @@ def load_chaos(path: Path, *, since: dt.datetime, until: dt.datetime, tz: dt.tzi
 
 def _not_supported(path: Path, text: str, why: str) -> UsageError:
     hint = ""
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text_lines(text) if line.strip()]
     if any(line.strip() == "Events:" for line in lines) or any(_AGE_RE.match(line) for line in lines[:5]):
         hint = (
             " It looks like the text output of `kubectl get events` or `kubectl describe`, whose times are"

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from sitegen.errors import UsageError
+from sitegen.nightly.files import text_lines
 from sitegen.nightly.metrics.csvfile import data_rows
 from sitegen.nightly.records import ChaosWindow
 from sitegen.nightly.times import parse_time
@@ -13,7 +14,7 @@ from sitegen.nightly.times import parse_time
 
 def read_csv(text: str, path: Path, tz: dt.tzinfo) -> list[ChaosWindow] | None:
     """Windows from 'start,end[,name[,kind]]' lines; None when the text is not such a CSV."""
-    rows = data_rows(text.splitlines())
+    rows = data_rows(text_lines(text))
     if not rows:
         raise UsageError(f"{path}: the chaos file is empty")
     header = [c.strip().lower() for c in rows[0][1].split(",")]

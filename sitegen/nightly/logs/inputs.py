@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sitegen.errors import UsageError
+from sitegen.model import clean_text
 from sitegen.nightly.files import GZIP_MAGIC, is_gzip
 from sitegen.nightly.logs.formats import MAX_LINE
 
@@ -121,8 +122,12 @@ def _named(found: list[Source], bases: list[Path | None]) -> list[Source]:
     try:
         common = os.path.commonpath(folders)
     except ValueError:  # different drives: no shared folder, so the names are the files' own
-        return [s if s.path is None else Source(s.path.name, s.path) for s in found]
-    return [s if s.path is None else Source(Path(os.path.relpath(os.path.abspath(s.path), common)).as_posix(), s.path) for s in found]
+        return [s if s.path is None else Source(clean_text(s.path.name), s.path) for s in found]
+    # The name reaches the PDF, summary.json (a signature's component is its folder) and the site: cleaned here.
+    return [
+        s if s.path is None else Source(clean_text(Path(os.path.relpath(os.path.abspath(s.path), common)).as_posix()), s.path)
+        for s in found
+    ]
 
 
 def _regular(path: Path) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sitegen import limits
 from sitegen.errors import UsageError
-from sitegen.nightly.files import read_text
+from sitegen.nightly.files import read_text, text_lines
 from sitegen.nightly.metrics.csvfile import read_csv
 from sitegen.nightly.metrics.loadtest import LINE_PATTERNS, RELATIVE_PARSERS, pd_tso
 from sitegen.nightly.metrics.promjson import parse_query_range
@@ -56,7 +56,7 @@ def load_metrics(path: Path, *, start: dt.datetime | None = None, tz: dt.tzinfo 
         except ValueError as exc:
             raise UsageError(f"{path}: looks like JSON but cannot be parsed: {exc}") from None
         return parse_query_range(data, source=str(path), combine=combine)
-    lines = text.splitlines()
+    lines = text_lines(text)
     csv_series = read_csv(lines, path, tz)
     if csv_series is not None:
         return csv_series

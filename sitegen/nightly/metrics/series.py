@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from sitegen import limits
 from sitegen.errors import UsageError
+from sitegen.model import clean_text
 from sitegen.nightly.records import Series
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,9 @@ def make_series(name: str, unit: str, source: str, points: list[Point], extra: d
         same = len(values) == len(points) and all(a[0] == b for a, b in zip(values, times, strict=True))
         extras[key] = _apply_gaps(values, plan) if same else fill_gaps(sorted(values, key=lambda p: p[0]), step)
     log.debug("%s: %d points (%d gaps)", source, len(filled), sum(v is None for _, v in filled))
-    return Series(name=name, points=filled, unit=unit, source=source, extra=extras)
+    # Column names and file names come from the input: they reach the chart's SVG, the PDF and summary.json.
+    extras = {clean_text(key): values for key, values in extras.items()}
+    return Series(name=clean_text(name), points=filled, unit=clean_text(unit), source=clean_text(source), extra=extras)
 
 
 def rolling_median(points: Iterable[Point], window_s: float) -> list[float | None]:
