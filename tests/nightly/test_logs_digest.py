@@ -15,6 +15,7 @@ import pytest
 from sitegen.errors import UsageError
 from sitegen.nightly.logs import digest, digest_logs, iter_records, skips
 from sitegen.nightly.logs.digest import digest_simple
+from sitegen.nightly.logs.entries import Assembler
 from sitegen.nightly.logs.formats import MAX_LINE
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -299,6 +300,37 @@ def test_fast_path_agrees_at_line_and_block_edges(
     (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
     _same(fast, simple)
     assert fast.inputs[0].records == simple.stats.records > 0
+
+
+@pytest.mark.parametrize("block", [4096, 65536])
+def test_runs_of_empty_lines_agree_with_the_simple_path_and_take_no_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, engine: str
+) -> None:
+    """Empty lines inside a record (more than it keeps), between records, around INFO heads and at the ends."""
+    rng = random.Random(block)
+    parts = ["\n" * 3]
+    for i in range(400):
+        level = rng.choice(["ERROR", "INFO", "WARN", "FATAL"])
+        parts.append(_line(f"2021/07/08 07:{i // 60:02d}:{i % 60:02d}.000", level, f"m {i % 7}"))
+        parts.append("\n" * rng.choice([0, 1, 2, 199, 200, 201, 3000]))
+        if rng.random() < 0.3:
+            parts.append("goroutine 1 [running]:\n\n  main.go:1\n \n")
+    log = tmp_path / "blank.log"
+    log.write_text("".join(parts) + "\n" * 5 + "tail")
+    monkeypatch.setattr(digest, "BLOCK", block)
+    fast = _digest([str(log)], workers=1)
+    (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
+    _same(fast, simple)
+    assert fast.counts["error"] > 50 and any("entry cut" in s.sample for s in fast.signatures)
+    # 64 MiB of nothing but newlines (a gzip of 64 KiB): a few steps per block, not a parse per line (it took minutes).
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"\n" * (64 << 20))
+    monkeypatch.setattr(digest, "BLOCK", 16 << 20)
+    lines_parsed = []
+    parsed = Assembler.parsed
+    monkeypatch.setattr(Assembler, "parsed", lambda self, raw: lines_parsed.append(raw) or parsed(self, raw))
+    assert _digest([str(empty)], workers=1).inputs[0].lines == 64 << 20
+    assert len(lines_parsed) < 10
 
 
 def test_two_workers_agree_with_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> None:

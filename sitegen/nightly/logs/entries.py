@@ -109,6 +109,17 @@ class Assembler:
         if self.keep is None or head.level in self.keep:
             self.cur = _Open(head, text, line_no)
 
+    def blank_lines(self, count: int) -> None:
+        """`count` empty lines from the fast scanner (it counts lines itself): as many `parsed(b"")` calls would do,
+        each an empty continuation of the record being assembled, if there is one."""
+        cur = self.cur
+        while cur is not None and count:
+            if cur.dropped:  # full: every further line is only counted as cut
+                cur.dropped += count
+                return
+            cur.add("")
+            count -= 1
+
     def skipped(self, start: int, end: int) -> None:
         """The scanner skipped a run of uncounted heads, bytes [start, end) of its block (counted with
         `count_skipped`): the record above is complete, and the clock is the run's (`run_clock`)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from functools import partial
 
 from sitegen.nightly.logs import skips
@@ -21,6 +22,7 @@ from sitegen.nightly.logs.formats import MAX_LINE, Context, clean, parse_line
 log = logging.getLogger(__name__)
 
 _WINDOW = MAX_LINE // 2
+_NEWLINES = re.compile(rb"\n+")
 
 
 def _has_long_line(buf: bytes | bytearray, end: int) -> bool:
@@ -62,14 +64,26 @@ def scan_block(buf: bytes | bytearray, end: int, asm: Assembler) -> None:
         pos = buf.find(b"\n", 0, end) + 1
         parsed_line(buf[: pos - 1])
         parsed += 1
-    for start, stop in skip.odd(buf, end):
+    search = 0  # where the newline before the next line to look at is
+    while (found := skip.next_odd(buf, search, end)) is not None:
+        start, stop = found
         if start >= last:
             break
         if start > pos:  # a run of skipped heads lies between
             skipped(pos, start)
+        if start == stop:
+            # An empty line, and maybe a run of them: each only continues the record above (a million of them
+            # one by one took minutes), so the run is handed over at once and the search goes on after it.
+            run = _NEWLINES.match(buf, start, last).end() - start
+            asm.blank_lines(run)
+            parsed += run
+            pos = start + run
+            search = pos - 1
+            continue
         parsed_line(buf[start:stop])
         parsed += 1
         pos = stop + 1
+        search = stop
     if last < end:
         if last > pos:
             skipped(pos, last)

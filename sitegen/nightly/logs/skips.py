@@ -122,18 +122,19 @@ class Skip:
     fmt: str
 
     def odd(self, buf: bytes | bytearray, end: int) -> Iterator[tuple[int, int]]:
+        pos = 0
+        while (found := self.next_odd(buf, pos, end)) is not None:
+            yield found
+            pos = found[1]
+
+    def next_odd(self, buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
+        """The (start, end) of the first line to parse after the newline at or after `pos`; None when none is left."""
         search = self.odd_re2
         if search is None:
-            for m in self.odd_re.finditer(buf, 0, end):
-                yield m.start() + 1, m.end()
-            return
-        pos = 0
-        while True:
-            start, stop = search(buf, pos, end)
-            if start < 0:
-                return
-            yield start + 1, stop
-            pos = stop
+            m = self.odd_re.search(buf, pos, end)
+            return None if m is None else (m.start() + 1, m.end())
+        start, stop = search(buf, pos, end)
+        return None if start < 0 else (start + 1, stop)
 
     @property
     def engine(self) -> str:
