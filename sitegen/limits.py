@@ -25,6 +25,7 @@ PDF_REPAIR_BYTES = 16 * MB  # larger PDFs without an end-of-file marker are not 
 SUMMARY_BYTES = 1 * MB  # the summary.json attachment
 PAGE_COUNT = 1_000_000  # a larger /Count is not believed
 NAME_BYTES = 120  # one path segment the site writes (file systems allow 255; temp-file prefixes need room)
+THEME_FILES = 5_000  # files in a theme folder (the default theme has about 40): `theme: /` must not read the disk
 
 # --- files read whole (config, rules, chaos, metrics) ----------------------------------------
 CONFIG_BYTES = 1 * MB  # sitegen.yml and a --rules file

@@ -15,8 +15,9 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from sitegen import limits
 from sitegen.config import Config, theme_problem
-from sitegen.errors import MissingToolError, UsageError
+from sitegen.errors import MissingToolError, UsageError, os_error_message
 from sitegen.site import layout
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,24 @@ def theme_folders(config: Config) -> list[Path]:
         folders.append(user)
     folders.append(DEFAULT_THEME)
     return folders
+
+
+def theme_files(folder: Path) -> list[Path]:
+    """Every file under a theme folder, sorted; UsageError when it holds more than limits.THEME_FILES (a theme
+    set to `/` or a home folder would otherwise be read whole) or cannot be listed."""
+    found = []
+    try:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                found.append(path)
+                if len(found) > limits.THEME_FILES:
+                    raise UsageError(
+                        f"theme folder {folder} holds more than {limits.THEME_FILES:,} files (limit THEME_FILES); "
+                        "is config key 'theme' set to the theme's own folder?"
+                    )
+    except OSError as exc:
+        raise UsageError(f"theme folder {folder} cannot be read: {os_error_message(exc)}") from None
+    return sorted(found)
 
 
 def templates_dir(theme: Path) -> Path:

@@ -382,10 +382,10 @@ def _inputs_fingerprint(config: Config, listed: list[listing.Folder]) -> str:
     for the reports' contents here (as they do for the extraction cache); owner, mode and the builder's
     user stand for whether a file can be read.
     """
-    from sitegen.site.assets import pdfjs_files, templates_dir, theme_folders
+    from sitegen.site.assets import pdfjs_files, templates_dir, theme_files, theme_folders
 
     themes = theme_folders(config)
-    theme_files = [p for folder in themes for p in folder.rglob("*") if p.is_file()]
+    files = [p for folder in themes for p in theme_files(folder)]
     data = {
         "version": __version__,
         "config": config.fingerprint(),  # the whole config: a key added to a template can never serve stale pages
@@ -393,7 +393,7 @@ def _inputs_fingerprint(config: Config, listed: list[listing.Folder]) -> str:
         "reports": glance.reports_stamps(listed),
         "user": [os.geteuid(), os.getegid(), *os.getgroups()],
         "extractor": _extract_stamp(config),
-        "theme": _stat_files(theme_files),
+        "theme": _stat_files(files),
         # Which folder holds a theme's templates: an empty templates/ appearing in a theme of bare templates changes it.
         "templates": [str(templates_dir(folder)) for folder in themes],
         "pdfjs": _stat_files(list(pdfjs_files().values())),

@@ -26,7 +26,7 @@ from sitegen.config import Config
 from sitegen.errors import BuildError
 from sitegen.model import STATUS_RE, Report, format_metric, report_name
 from sitegen.site import history, layout, trend
-from sitegen.site.assets import DEFAULT_THEME, templates_dir, theme_folders
+from sitegen.site.assets import DEFAULT_THEME, templates_dir, theme_files, theme_folders
 from sitegen.site.extract import collapse
 from sitegen.site.fanout import draw_all
 from sitegen.site.feed import FEED, absolute, feed_xml
@@ -508,9 +508,8 @@ def static_files(config: Config) -> dict[str, bytes]:
         folder = theme / "static"
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                files[f"{layout.STATIC_DIR}/{path.relative_to(folder).as_posix()}"] = path
+        for path in theme_files(folder):
+            files[f"{layout.STATIC_DIR}/{path.relative_to(folder).as_posix()}"] = path
     return {name: files[name].read_bytes() for name in sorted(files)}
 
 
@@ -609,9 +608,8 @@ def _theme_fingerprint(config: Config) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for folder in dict.fromkeys([*(templates_dir(t) for t in theme_folders(config)), DEFAULT_THEME / "templates"]):
         digest.update(b"\0dir\0" + str(folder).encode())
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(b"\0file\0" + path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+        for path in theme_files(folder):
+            digest.update(b"\0file\0" + path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

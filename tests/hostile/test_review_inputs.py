@@ -188,3 +188,31 @@ def test_a_configured_font_that_is_not_a_font_falls_back_to_the_built_in_fonts(t
     assert code == 0, err  # was: internal error: TTLibError (or ValueError for /etc/passwd)
     assert f"fonts: cannot read {fake}" in err and "built-in Latin-1 fonts" in err
     assert "Nightly chaos report 2021-07-09" in PdfReader(out.splitlines()[-1]).pages[0].extract_text()
+
+
+def test_a_theme_folder_that_is_a_whole_disk_or_a_crowded_folder_is_refused_by_name(tmp_path, capsys, monkeypatch):
+    from sitegen import limits
+
+    (tmp_path / "reports").mkdir()
+    crowded = tmp_path / "crowded"
+    for i in range(12):
+        write(crowded / f"t{i}.html", "x")
+    monkeypatch.setattr(limits, "THEME_FILES", 10)
+    errors = {}
+    for theme in (crowded, Path("/")):
+        cfg = write(tmp_path / "sitegen.yml", f"reports: reports\ntheme: {theme}\n")
+        code = main(["build", "--config", str(cfg)])
+        errors[theme] = err = capsys.readouterr().err
+        assert code == ExitCode.USAGE, err  # `theme: /` read the whole disk, then exit 74 on /proc
+        assert f"theme folder {theme}" in err and "internal error" not in err
+    assert f"theme folder {crowded} holds more than 10 files (limit THEME_FILES)" in errors[crowded]
+    assert not (tmp_path / "public").exists()
+
+
+def test_a_cache_folder_inside_the_reports_folder_is_refused(tmp_path, capsys):
+    put(tmp_path, "report-2021-07-09-good.pdf")
+    cfg = write(tmp_path / "sitegen.yml", "reports: reports\ncache_dir: reports/.cache\n")
+    assert main(["build", "--config", str(cfg)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "config key 'cache_dir'" in err and "must be outside the reports folder" in err
+    assert not (tmp_path / "reports" / ".cache").exists()
