@@ -37,6 +37,10 @@ def _load(args: argparse.Namespace, *, theme_must_exist: bool = False) -> Config
         if value is not None:
             # Flags are relative to the current folder, config values to the config file.
             overrides[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
+    if config.source is None and "output" in overrides:
+        # No config file: the project is the output, wherever the command runs; its cache goes beside it,
+        # not into the current folder (where the build may have been started from anywhere).
+        overrides["cache_dir"] = str(Path(overrides["output"]).parent / ".sitegen-cache")
     return config.with_overrides(**overrides)
 
 

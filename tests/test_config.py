@@ -168,3 +168,14 @@ def test_a_theme_folder_still_to_come_stops_neither_the_report_wing_nor_the_dev_
 def test_a_title_with_a_bidi_override_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="bidi overrides"):
         parse_config({"title": "Nightly \u2067reports\u2069"}, tmp_path)
+
+
+def test_without_a_config_file_the_cache_goes_beside_the_output_not_into_the_current_folder(tmp_path, monkeypatch, capsys):
+    """`cd /tmp && sitegen build --reports ... --output ...` left a .sitegen-cache in /tmp."""
+    (tmp_path / "proj" / "reports").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code = main(["build", "--reports", "../proj/reports", "--output", "../proj/out dir"])
+    assert code == 0, capsys.readouterr().err
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert (tmp_path / "proj" / ".sitegen-cache").is_dir() and (tmp_path / "proj" / "out dir" / "index.html").is_file()
