@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 import traceback
@@ -285,10 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _TerminalFormatter(logging.Formatter):
-    """Log lines as the terminal shows them: a message's own lines kept, control characters in them (from file
-    names, log lines, PDF text) escaped, so no input can move the cursor, retitle the window or forge a line."""
+    """Log lines as the terminal shows them: the values put into a message (file names, log lines, PDF text) with
+    every control character escaped, a newline too, so no input can move the cursor, retitle the window or forge
+    a line; the message's own lines kept, and what is left unprintable in them escaped as well."""
 
     def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.args, tuple):
+            record.args = tuple(printable(os.fspath(a)) if isinstance(a, str | os.PathLike) else a for a in record.args)
         return _terminal(super().format(record))
 
 

@@ -101,12 +101,7 @@ def _str_list(value: Any) -> str | None:
 
 
 def _rules(value: Any) -> str | None:
-    problems = []
-    for i, raw in enumerate(value):
-        rule = grammar.parse_rule(raw)
-        if isinstance(rule, str):
-            problems.append(f"rule {i + 1}: {rule}")
-    return "; ".join(problems) or None
+    return "; ".join(f"rules[{i}]: {problem}" for i, problem in grammar.rule_problems(value)[1]) or None
 
 
 def _since(value: Any) -> str | None:

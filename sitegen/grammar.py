@@ -68,6 +68,20 @@ def parse_rule(raw: object) -> Rule | str:
     return Rule(text=" ".join([metric, op, number]), metric=metric, op=op, threshold=float(number))
 
 
+def rule_problems(rules: list[object]) -> tuple[list[Rule], list[tuple[int, str]]]:
+    """The rules that parse, and (index, what is wrong) for each other one; both callers print the index as
+    `rules[i]`, counted from 0 as in YAML."""
+    parsed: list[Rule] = []
+    problems: list[tuple[int, str]] = []
+    for i, raw in enumerate(rules):
+        rule = parse_rule(raw)
+        if isinstance(rule, str):
+            problems.append((i, rule))
+        else:
+            parsed.append(rule)
+    return parsed, problems
+
+
 def since_problem(value: str) -> str | None:
     """What is wrong with a `kubectl logs --since` duration, or None."""
     return None if SINCE_RE.match(value) else f"{value!r}: expected a duration such as 24h, 90m or 1h30m"

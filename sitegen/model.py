@@ -116,7 +116,7 @@ SIGNATURE_KINDS = ("fatal", "panic", "error", "warn")  # severity classes, most 
 MAX_SUMMARY_SIGNATURES = 1000  # summary.json keeps the first (most severe) 1,000; the PDF lists every one
 MAX_SIGNATURE_TEXT = 300  # characters of a signature's message or pattern
 MAX_SUMMARY_METRICS = 64  # metrics kept from a summary (sitegen's own reports write about a dozen)
-_METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")  # a name a verdict rule could test (grammar.METRICS)
+MAX_METRIC_NAME = 64  # characters of a metric's name
 
 
 @dataclass(frozen=True)
@@ -263,9 +263,9 @@ class Summary:
         if not isinstance(raw_metrics, dict):
             raise ValueError("summary.json 'metrics' is not an object")
         metrics = {
-            k: v
+            clean_text(k)[:MAX_METRIC_NAME]: v
             for k, v in raw_metrics.items()
-            if isinstance(k, str) and _METRIC_NAME.match(k) and isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
+            if isinstance(v, int | float) and not isinstance(v, bool) and _finite(v)
         }
         # Another tool's summary may hold thousands: each is a row on the night's page and a field in reports.json.
         # Those a rule can test come first, so a flood of others cannot push them out.

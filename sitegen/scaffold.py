@@ -59,13 +59,16 @@ jobs:
       # install the wheel kept in tools/ (copy it there from `make wheel`'s dist/ folder).
       - name: Install sitegen from tools/
         run: |
-          wheel=""
-          for found in tools/sitegen-*.whl; do [ -f "$found" ] && wheel="$found"; done
-          if [ -z "$wheel" ]; then
+          set -- tools/sitegen-*.whl
+          if [ ! -f "$1" ]; then
             echo "::error::no sitegen wheel in tools/: copy sitegen-{__version__}-py3-none-any.whl there and commit it"
             exit 1
           fi
-          python -m pip install "$wheel"
+          if [ "$#" -gt 1 ]; then
+            echo "::error::several sitegen wheels in tools/ ($*): keep the one to use"
+            exit 1
+          fi
+          python -m pip install "$1"
       - run: sitegen build
       - uses: actions/upload-pages-artifact@v3
         with:

@@ -54,8 +54,8 @@ def test_check_lists_bad_rules_and_nightly_values_with_every_other_bad_key(tmp_p
     err = capsys.readouterr().err
     assert "4 problem(s)" in err
     assert "config key 'titel': unknown key" in err
-    assert "config key 'rules': rule 1: 'fatal >> 0' is not 'metric OP number'" in err
-    assert "rule 2: unknown metric 'bogus'" in err and "rule 3" not in err
+    assert "config key 'rules': rules[0]: 'fatal >> 0' is not 'metric OP number'" in err
+    assert "rules[1]: unknown metric 'bogus'" in err and "rules[2]" not in err
     assert "config key 'nightly.since': 'forever': expected a duration such as 24h" in err
     assert "config key 'nightly.namespace': 'Bad_NS': not a Kubernetes namespace name" in err
     assert "--since" not in err and "Traceback" not in err

@@ -91,6 +91,10 @@ def test_the_workflow_installs_the_wheel_in_tools_and_stops_clearly_without_one(
     done = subprocess.run(["bash", "-c", install["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "installed").read_text().split() == ["-m", "pip", "install", "tools/sitegen-0.1.0-py3-none-any.whl"]
+    (tmp_path / "tools" / "sitegen-0.2.0-py3-none-any.whl").write_bytes(b"")
+    (tmp_path / "installed").unlink()
+    two = subprocess.run(["bash", "-c", install["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert two.returncode == 1 and "several sitegen wheels in tools/" in two.stdout and not (tmp_path / "installed").exists()
 
 
 def test_the_next_step_it_prints_can_be_pasted_into_a_shell(tmp_path):

@@ -214,8 +214,8 @@ def chart_markers(injections: Sequence[Injection], limit: int = limits.CHART_MAR
     measured = [i for i in injections if i.measured]
     if len(measured) <= limit:
         return measured
-    unrecovered = [i for i in measured if i.recovered_at is None][:limit]
-    recovered = [i for i in measured if i.recovered_at is not None]
+    unrecovered = [i for i in measured if i.never_recovered][:limit]
+    recovered = [i for i in measured if not i.never_recovered]
     room = limit - len(unrecovered)
     if room > 0 and recovered:
         step = len(recovered) / room

@@ -75,13 +75,12 @@ _LATIN_1 = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x100)])
 def _registered(pdf: Any, fonts: Fonts) -> bool:
     """Register the Latin fonts; False, with a warning, when a configured file is not a font fpdf2 can read (then
     the report is written in the core fonts, as when no font is installed: a font never stops the night)."""
-    try:
-        pdf.add_font("DejaVu", "", str(fonts.latin))
-        pdf.add_font("DejaVu", "B", str(fonts.bold))
-        pdf.add_font("Mono", "", str(fonts.mono))
-    except Exception as exc:  # fpdf2 and fontTools raise ValueError, TTLibError, struct.error... for a bad file
-        log.warning("fonts: cannot read %s (%s); the report uses the built-in Latin-1 fonts", fonts.latin, printable(str(exc)))
-        return False
+    for family, style, path in (("DejaVu", "", fonts.latin), ("DejaVu", "B", fonts.bold), ("Mono", "", fonts.mono)):
+        try:
+            pdf.add_font(family, style, str(path))
+        except Exception as exc:  # fpdf2 and fontTools raise ValueError, TTLibError, struct.error... for a bad file
+            log.warning("fonts: cannot read %s (%s); the report uses the built-in Latin-1 fonts", path, printable(str(exc)))
+            return False
     return True
 
 

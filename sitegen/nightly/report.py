@@ -213,9 +213,9 @@ def _read_logs(plan: _Plan) -> tuple[LogDigest | None, bool, _Stage]:
     digest = digest_logs(plan.logs, since=window.since, until=window.until, tz=window.tz, night=window.night, previous_keys=keys)
     if digest.outside_window and not any(digest.counts.values()):
         # Like metrics with no point in the window: most likely the wrong night, time zone or log files.
-        stage.notes.append(
-            f"all {digest.outside_window:,} warn/error entries of the logs lie outside the night's window and were left out"
-        )
+        n = digest.outside_window
+        what = "the one warn/error entry of the logs lies" if n == 1 else f"all {n:,} warn/error entries of the logs lie"
+        stage.notes.append(f"{what} outside the night's window and {'was' if n == 1 else 'were'} left out")
     return digest, keys is not None, stage
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sitegen import limits
 from sitegen.errors import ConfigError
-from sitegen.grammar import Rule, parse_rule
+from sitegen.grammar import Rule, rule_problems
 from sitegen.nightly.records import RuleResult, Verdict
 
 log = logging.getLogger(__name__)
@@ -22,16 +22,9 @@ def parse_rules(rules: Any, *, key: str = "rules", source: str = "config") -> li
         return []
     if not isinstance(rules, list):
         raise ConfigError([f"config key '{key}': must be a list of rules like 'fatal > 0', got {type(rules).__name__}"], source)
-    parsed: list[Rule] = []
-    problems: list[str] = []
-    for i, raw in enumerate(rules):
-        rule = parse_rule(raw)
-        if isinstance(rule, str):
-            problems.append(f"config key '{key}[{i}]': {rule}")
-        else:
-            parsed.append(rule)
+    parsed, problems = rule_problems(rules)
     if problems:
-        raise ConfigError(problems, source)
+        raise ConfigError([f"config key '{key}[{i}]': {problem}" for i, problem in problems], source)
     return parsed
 
 

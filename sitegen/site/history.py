@@ -48,6 +48,7 @@ class Streak:
     since: dt.date  # the oldest night of the streak
     last_bad: dt.date | None  # for a good or unknown streak: the latest bad night before it, if any
     whole: bool = False  # the streak reaches back to the suite's first night
+    after_bad: bool = False  # the night just before the streak was the bad one (`last_bad`), no unknown between
 
     @property
     def bad(self) -> bool:
@@ -93,7 +94,10 @@ def streak(nights: list[Night]) -> Streak:
     kind = nights[0].kind
     length = next((i for i, night in enumerate(nights) if night.kind != kind), len(nights))
     last_bad = None if kind == "bad" else next((n.date for n in nights[length:] if n.needs_look), None)
-    return Streak(kind=kind, nights=length, since=nights[length - 1].date, last_bad=last_bad, whole=length == len(nights))
+    after_bad = length < len(nights) and nights[length].needs_look
+    return Streak(
+        kind=kind, nights=length, since=nights[length - 1].date, last_bad=last_bad, whole=length == len(nights), after_bad=after_bad
+    )
 
 
 def overview(suites: dict[str, list[Night]], window: int = WINDOW) -> list[SuiteOverview]:

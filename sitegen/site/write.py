@@ -87,9 +87,10 @@ def check_output(output: Path, reports: Path, cache_dir: Path, protected: list[P
         raise UsageError(f"reports folder {reports} is inside the output folder {output}; the build would replace the reports")
     if is_inside(cache_dir, output):
         raise UsageError(f"config key 'cache_dir': {cache_dir} must be outside the output folder {output}")
-    if is_inside(cache_dir, reports):
-        # Its files would be scanned as reports folder entries: a warning about each on every build.
-        raise UsageError(f"config key 'cache_dir': {cache_dir} must be outside the reports folder {reports}")
+    if is_inside(cache_dir, reports) and not any(part.startswith(".") for part in cache_dir.relative_to(reports).parts):
+        # The scan would list its files as reports folder entries (a warning about each on every build); a hidden
+        # folder (`reports/.cache`) is one the scan skips.
+        raise UsageError(f"config key 'cache_dir': {cache_dir} must be outside the reports folder {reports}, or hidden in it")
     try:
         home = [Path.home()]
     except RuntimeError:  # no HOME and no passwd entry

@@ -312,9 +312,9 @@ def test_runs_of_empty_lines_agree_with_the_simple_path_and_take_no_time(
     for i in range(400):
         level = rng.choice(["ERROR", "INFO", "WARN", "FATAL"])
         parts.append(_line(f"2021/07/08 07:{i // 60:02d}:{i % 60:02d}.000", level, f"m {i % 7}"))
-        parts.append("\n" * rng.choice([0, 1, 2, 199, 200, 201, 3000]))
+        parts.append(rng.choice(["\n", "\r\n", " \t\n", "\t\r\n"]) * rng.choice([0, 1, 2, 199, 200, 201, 1000]))
         if rng.random() < 0.3:
-            parts.append("goroutine 1 [running]:\n\n  main.go:1\n \n")
+            parts.append("goroutine 1 [running]:\n\n  main.go:1\n \n\tstack.go:2\n  \r\n")
     log = tmp_path / "blank.log"
     log.write_text("".join(parts) + "\n" * 5 + "tail")
     monkeypatch.setattr(digest, "BLOCK", block)
@@ -322,14 +322,17 @@ def test_runs_of_empty_lines_agree_with_the_simple_path_and_take_no_time(
     (simple,) = digest_simple([str(log)], since=SINCE, until=UNTIL, tz=SHANGHAI, night=NIGHT)
     _same(fast, simple)
     assert fast.counts["error"] > 50 and any("entry cut" in s.sample for s in fast.signatures)
-    # 64 MiB of nothing but newlines (a gzip of 64 KiB): a few steps per block, not a parse per line (it took minutes).
+    monkeypatch.setattr(digest, "PARALLEL_MIN", 0)
+    _same(_digest([str(log)], workers=2), simple)  # the second worker's clock is read back across blank lines
+    # 32 MiB of blank lines, half of them CRLF: a few steps per block, not a parse per line (it took minutes).
     empty = tmp_path / "empty.log"
-    empty.write_bytes(b"\n" * (64 << 20))
+    empty.write_bytes(b"\n" * (16 << 20) + b"\r\n" * (8 << 20))
     monkeypatch.setattr(digest, "BLOCK", 16 << 20)
     lines_parsed = []
     parsed = Assembler.parsed
     monkeypatch.setattr(Assembler, "parsed", lambda self, raw: lines_parsed.append(raw) or parsed(self, raw))
-    assert _digest([str(empty)], workers=1).inputs[0].lines == 64 << 20
+    monkeypatch.setattr(digest, "PARALLEL_MIN", 1 << 40)
+    assert _digest([str(empty)], workers=1).inputs[0].lines == 24 << 20
     assert len(lines_parsed) < 10
 
 

@@ -136,6 +136,8 @@ def test_a_status_the_config_does_not_know_is_neither_good_nor_bad_in_the_overvi
     reports = [report("2021-07-12", "flaky", "")]
     reports += [report("2021-07-01", "bad", "b"), report("2021-07-02", "good", "b"), report("2021-07-03", "flaky", "b")]
     reports += [report("2021-07-02", "flaky", "c"), report("2021-07-03", "good", "c")]
+    days = (("2021-07-01", "bad"), ("2021-07-02", "flaky"), ("2021-07-03", "good"), ("2021-07-04", "good"))
+    reports += [report(d, s, "d") for d, s in days]
     files = render_site(parse_config({}, tmp_path), reports)
     index = parse(files["index.html"])
     names = index.find("suite-row-name")
@@ -146,6 +148,8 @@ def test_a_status_the_config_does_not_know_is_neither_good_nor_bad_in_the_overvi
     assert "Status unknown for the last 1 night; the last bad one was Thu 1 Jul 2021" in rows["b"]
     assert "33 % good of the last 3 nights" in rows["b"]
     assert "Good for the last 1 night, none bad" in rows["c"] and "Good for all" not in rows["c"]
+    # The bad night is not the one just before the good run: no "since the last bad one".
+    assert "Good for the last 2 nights; the last bad one was Thu 1 Jul 2021" in rows["d"] and "since" not in rows["d"]
     spark = {e["attrs"]["aria-label"] for e in index.find("spark")}
     assert "The last 3 nights, oldest first: 1 good, 1 bad, 1 of unknown status" in spark
 

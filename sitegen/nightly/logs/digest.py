@@ -202,6 +202,8 @@ def _time_before_offset(path: str, offset: int, ctx: Context) -> dt.datetime | N
             if start > 0:
                 lines = lines[1:]  # maybe a partial line
             for raw in reversed(lines):
+                if not raw.strip():  # a blank line is never a head (16 MiB of them would be parsed one by one)
+                    continue
                 head = parse_line(clean(raw)[0], ctx)
                 if head is not None and head.time is not None:
                     return head.time

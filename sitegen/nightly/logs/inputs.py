@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sitegen.errors import UsageError
+from sitegen.errors import UsageError, printable
 from sitegen.model import clean_text
 from sitegen.nightly.files import GZIP_MAGIC, is_gzip
 from sitegen.nightly.logs.formats import MAX_LINE
@@ -87,13 +87,13 @@ def _expand(inputs: list[str]) -> list[Source]:
                 if Path(m).is_dir():
                     files.extend((s.path, Path(m)) for s in _expand([m]) if s.path is not None)
             if not files:
-                missing.append(f"{arg}: no file matches this pattern")
+                missing.append(f"{printable(arg)}: no file matches this pattern")
             for f, base in files:
                 add(f, base)
         elif path.exists():
-            missing.append(f"{arg}: not a regular file or folder (a FIFO, socket or device)")
+            missing.append(f"{printable(arg)}: not a regular file or folder (a FIFO, socket or device)")
         else:
-            missing.append(f"{arg}: no such file or folder")
+            missing.append(f"{printable(arg)}: no such file or folder")
     if missing:
         raise UsageError("--logs: " + "; ".join(missing))
     return _named(found, bases)
@@ -105,12 +105,15 @@ def _glob(pattern: str) -> list[str]:
     parts = Path(pattern).parts
     fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
     base = Path(*parts[:fixed]) if fixed else Path()
-    rest = "/".join(parts[fixed:])
+    rest = parts[fixed:]
+    hidden_asked = any(part.startswith(".") for part in rest)  # `logs/.*` asks for hidden names, as in the shell
     try:
-        matches = [p for p in base.glob(rest) if not any(n.startswith(".") for n in p.relative_to(base).parts)]
-    except (OSError, ValueError):  # an unreadable or missing base folder, or a pattern pathlib refuses: nothing matches
+        matches = list(base.glob("/".join(rest)))
+    except ValueError:  # a pattern pathlib refuses (`**.log`): glob's own reading, without recursion
+        return sorted(glob.glob(pattern))
+    except OSError:  # an unreadable base folder: nothing matches
         return []
-    return sorted(str(p) for p in matches)
+    return sorted(str(p) for p in matches if hidden_asked or not any(n.startswith(".") for n in p.relative_to(base).parts))
 
 
 def _named(found: list[Source], bases: list[Path | None]) -> list[Source]:

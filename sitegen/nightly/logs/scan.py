@@ -5,7 +5,9 @@ behind a kubectl timestamp; or a klog `I` line) is certainly a record head that 
 to know about it is that it exists. Every other line (fatal/error/warn heads, other formats, stack frames, blank
 lines) goes to the same `entries.Assembler` the simple path uses, in file order. So a continuation line mentioning
 ERROR under an INFO record is parsed, found to be a continuation, and never counted. A block holding a line over
-64 KiB goes through the simple per-line path (the truncation has to be counted line by line).
+64 KiB goes through the simple per-line path (the truncation has to be counted line by line). A run of blank
+lines (nothing but spaces, tabs or CRs) is handed to the assembler as a count (`Assembler.blank_lines`): each would
+be an empty continuation line, parsed to nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from sitegen.nightly.logs.formats import MAX_LINE, Context, clean, parse_line
 log = logging.getLogger(__name__)
 
 _WINDOW = MAX_LINE // 2
-_NEWLINES = re.compile(rb"\n+")
+_BLANK_BYTES = b" \t\r"
+_BLANK_RUN = re.compile(rb"(?:[ \t\r]*\n)+")  # whole lines of only these: `clean` makes each of them ""
 
 
 def _has_long_line(buf: bytes | bytearray, end: int) -> bool:
@@ -71,15 +74,18 @@ def scan_block(buf: bytes | bytearray, end: int, asm: Assembler) -> None:
             break
         if start > pos:  # a run of skipped heads lies between
             skipped(pos, start)
-        if start == stop:
-            # An empty line, and maybe a run of them: each only continues the record above (a million of them
-            # one by one took minutes), so the run is handed over at once and the search goes on after it.
-            run = _NEWLINES.match(buf, start, last).end() - start
-            asm.blank_lines(run)
-            parsed += run
-            pos = start + run
-            search = pos - 1
-            continue
+        if start == stop or buf[start] in _BLANK_BYTES:
+            # A blank line (nothing, or spaces, tabs and CRs, which `clean` turns into nothing), and maybe a run of
+            # them: each only continues the record above (a million of them one by one took minutes), so the run
+            # is handed over at once and the search goes on after it.
+            blank = _BLANK_RUN.match(buf, start, last)
+            if blank is not None:
+                run = buf.count(b"\n", start, blank.end())
+                asm.blank_lines(run)
+                parsed += run
+                pos = blank.end()
+                search = pos - 1
+                continue
         parsed_line(buf[start:stop])
         parsed += 1
         pos = stop + 1

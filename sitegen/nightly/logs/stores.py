@@ -117,7 +117,10 @@ def split_exports(sources: list[Source]) -> list[Source]:
         spool = spool or _Spool()
         assert source.path is not None
         before = spool.entries
-        spool.add(source, _entries(source, kind))
+        try:
+            spool.add(source, _entries(source, kind))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # a cut or corrupt .gz: what was read before it is kept
+            log.warning("log input %s: reading stopped after %d entries: %s", source.name, spool.entries - before, exc)
         if spool.entries == before:
             # Looked like an export but held no entry of one: read it as the log it may be, so no line is lost.
             log.warning(
