@@ -221,3 +221,16 @@ def test_a_cache_folder_the_scan_would_see_in_the_reports_folder_is_refused(tmp_
     # A hidden one is skipped by the scan, as it always was: that keeps working, without a warning.
     cfg = write(tmp_path / "sitegen.yml", "reports: reports\ncache_dir: reports/.cache\n")
     assert main(["build", "--config", str(cfg), "--strict"]) == ExitCode.OK, capsys.readouterr().err
+
+
+def test_a_gzip_log_that_expands_without_bound_is_read_up_to_its_limit_and_says_so(tmp_path, capsys, monkeypatch):
+    from sitegen import limits
+
+    monkeypatch.setattr(limits, "LOG_GZIP_FLOOR", 1 << 20)
+    monkeypatch.setattr(limits, "LOG_GZIP_RATIO", 10)
+    lines = f'{HEAD}[ERROR] [a.go:1] ["first"]\n' + f'{HEAD}[INFO] [a.go:1] ["filler"]\n' * 200_000  # 12 MB, gzips 600x
+    write(tmp_path / "logs" / "p" / "bomb.log.gz", gzip.compress(lines.encode()))
+    code, summary, err = report(capsys, tmp_path, str(tmp_path / "logs"))
+    assert code == 0, err
+    assert summary["metrics"]["errors"] == 1  # what came before the limit counts
+    assert "limit LOG_GZIP_RATIO" in err and "p/bomb.log.gz" in err

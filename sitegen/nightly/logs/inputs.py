@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sitegen import limits
 from sitegen.errors import UsageError, printable
 from sitegen.model import clean_text
 from sitegen.nightly.files import GZIP_MAGIC, is_gzip
@@ -154,7 +155,8 @@ def open_source(source: Source) -> BinaryIO:
             return _Chunked(gzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
         return raw
     if is_gzip(source.path):
-        return _Chunked(gzip.open(source.path, "rb"))  # type: ignore[return-value]
+        bound = max(limits.LOG_GZIP_RATIO * source.path.stat().st_size, limits.LOG_GZIP_FLOOR)
+        return _Chunked(gzip.open(source.path, "rb"), bound)  # type: ignore[return-value]
     return source.path.open("rb", buffering=0)
 
 
@@ -190,17 +192,31 @@ class _Chunked:
 
     STEP = 1 << 20
 
-    def __init__(self, inner: gzip.GzipFile):
+    def __init__(self, inner: gzip.GzipFile, bound: int | None = None):
         self.inner = inner
+        self.bound = bound  # decompressed bytes read at most (limits.LOG_GZIP_RATIO); None for standard input
+        self.given = 0
 
     def readinto(self, view: memoryview) -> int:
         # read1 returns what one decompression step gave, so an EOFError loses nothing already decoded.
         data = self.inner.read1(min(len(view), self.STEP))
+        self._count(len(data))
         view[: len(data)] = data
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        return self.inner.read(size)
+        data = self.inner.read(size)
+        self._count(len(data))
+        return data
+
+    def _count(self, n: int) -> None:
+        self.given += n
+        if self.bound is not None and self.given > self.bound:
+            # EOFError: the readers keep what came before and name the input's problem, as for a cut file.
+            raise EOFError(
+                f"it expands to more than {limits.size_text(self.bound)} (over {limits.LOG_GZIP_RATIO}x its size, "
+                "limit LOG_GZIP_RATIO); the rest is not read"
+            )
 
     def __enter__(self) -> _Chunked:
         return self
