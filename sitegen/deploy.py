@@ -66,7 +66,11 @@ def deploy_gh_pages(
 ) -> DeployResult:
     """Commit `site` as the whole content of `branch` in the git repository around `repo`, and push it to `remote`."""
     git = _Git(repo)
-    ref = _check_target(git, remote, branch)
+    # A dry run may preview a repository that has no remote yet: it then commits on the local branch (if any).
+    has_remote = git.run("remote", "get-url", remote, check=False).returncode == 0
+    if not has_remote and not dry_run:
+        raise UsageError(f"no git remote named {remote!r} in {git.top}; `git remote -v` lists them")
+    ref = _check_target(git, branch)
     site = _check_site(site)
     budget = measure(site)
     if budget.too_big:
@@ -77,7 +81,7 @@ def deploy_gh_pages(
     local_tip = git.rev(ref)
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
-        tip = _fetch_tip(git, remote, branch)
+        tip = _fetch_tip(git, remote, branch) if has_remote else None
         parent = tip or local_tip
         if parent is not None and git.out("rev-parse", f"{parent}^{{tree}}") == tree:
             result.parent = parent
@@ -89,6 +93,8 @@ def deploy_gh_pages(
         summary = f"{result.files} file(s); {_changes_text(result.changes)}"
         if dry_run:
             result.messages.append(f"dry run: would push {commit[:12]} to {remote} {branch} {on_top}: {summary}; nothing pushed")
+            if not has_remote:
+                result.messages.append(f"there is no git remote named {remote!r} yet: add it (`git remote add {remote} URL`) to deploy")
             return result
         refused = git.push(remote, commit, ref, expect=tip)
         if refused is None:
@@ -110,10 +116,8 @@ def deploy_gh_pages(
     )
 
 
-def _check_target(git: _Git, remote: str, branch: str) -> str:
-    """The full ref name of `branch`, after checking the remote exists and the branch is safe to replace."""
-    if git.run("remote", "get-url", remote, check=False).returncode != 0:
-        raise UsageError(f"no git remote named {remote!r} in {git.top}; `git remote -v` lists them")
+def _check_target(git: _Git, branch: str) -> str:
+    """The full ref name of `branch`, after checking the branch is safe to replace."""
     ref = f"refs/heads/{branch}"
     if not branch or branch.startswith("-") or git.run("check-ref-format", ref, check=False).returncode != 0:
         raise UsageError(f"{branch!r} is not a valid branch name")

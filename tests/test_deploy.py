@@ -433,6 +433,20 @@ def test_refusals_name_the_problem_and_push_nothing(tmp_path, setup, kwargs, err
     assert git(remote, "branch", "--list") == ""
 
 
+def test_a_dry_run_previews_a_repository_that_has_no_remote_yet(tmp_path):
+    """A fresh repository: the preview works and says what a real deploy still needs; nothing is pushed or moved."""
+    root = project(tmp_path, bare(tmp_path))
+    git(root, "remote", "remove", "origin")
+    fake_build(root, "2021-07-09")
+    result = publish(root, dry_run=True)
+    assert not result.pushed and result.commit and result.parent is None
+    assert "dry run: would push" in result.messages[0] and "as the branch's first commit" in result.messages[0]
+    assert result.messages[-1] == "there is no git remote named 'origin' yet: add it (`git remote add origin URL`) to deploy"
+    assert git(root, "branch", "--list", "gh-pages") == ""
+    with pytest.raises(UsageError, match="no git remote named 'origin'"):
+        publish(root)
+
+
 def test_outside_a_git_repository_and_without_git_the_cli_says_what_to_do(tmp_path, capsys, monkeypatch):
     fake_build(tmp_path / "plain", "2021-07-09")
     monkeypatch.chdir(tmp_path / "plain")
