@@ -94,7 +94,8 @@ def deploy_gh_pages(
         if dry_run:
             result.messages.append(f"dry run: would push {commit[:12]} to {remote} {branch} {on_top}: {summary}; nothing pushed")
             if not has_remote:
-                result.messages.append(f"there is no git remote named {remote!r} yet: add it (`git remote add {remote} URL`) to deploy")
+                add = f"git remote add {remote} URL"
+                result.messages.append(f"there is no git remote named {remote!r} yet: add it (`{add}`) to deploy")
             return result
         refused = git.push(remote, commit, ref, expect=tip)
         if refused is None:
