@@ -47,7 +47,7 @@ FIRST_YEAR, LAST_YEAR = 1970, 9998  # nights and times sitegen accepts
 WINDOW_DAYS = 31  # the longest --since/--until span one night's report reads
 PROMETHEUS_BYTES = 64 * MB  # one query_range answer (a day at 15 s steps is about 0.5 MB per series)
 LOG_GZIP_RATIO = 200  # a .gz log is read up to this many times its size (logs compress 10-30x; a bomb 1,000x)
-LOG_GZIP_FLOOR = 256 * MB  # ... or up to this much, whichever is more
+LOG_GZIP_FLOOR_BYTES = 256 * MB  # ... or up to this much, whichever is more
 
 # --- what one report draws (the rest is counted and said, never silently dropped) ------------
 REPORT_INJECTION_ROWS = 200  # rows of the injections table; "... and N more injections" after them

@@ -226,7 +226,7 @@ def test_a_cache_folder_the_scan_would_see_in_the_reports_folder_is_refused(tmp_
 def test_a_gzip_log_that_expands_without_bound_is_read_up_to_its_limit_and_says_so(tmp_path, capsys, monkeypatch):
     from sitegen import limits
 
-    monkeypatch.setattr(limits, "LOG_GZIP_FLOOR", 1 << 20)
+    monkeypatch.setattr(limits, "LOG_GZIP_FLOOR_BYTES", 1 << 20)
     monkeypatch.setattr(limits, "LOG_GZIP_RATIO", 10)
     lines = f'{HEAD}[ERROR] [a.go:1] ["first"]\n' + f'{HEAD}[INFO] [a.go:1] ["filler"]\n' * 200_000  # 12 MB, gzips 600x
     write(tmp_path / "logs" / "p" / "bomb.log.gz", gzip.compress(lines.encode()))

@@ -155,7 +155,7 @@ def open_source(source: Source) -> BinaryIO:
             return _Chunked(gzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
         return raw
     if is_gzip(source.path):
-        bound = max(limits.LOG_GZIP_RATIO * source.path.stat().st_size, limits.LOG_GZIP_FLOOR)
+        bound = max(limits.LOG_GZIP_RATIO * source.path.stat().st_size, limits.LOG_GZIP_FLOOR_BYTES)
         return _Chunked(gzip.open(source.path, "rb"), bound)  # type: ignore[return-value]
     return source.path.open("rb", buffering=0)
 
