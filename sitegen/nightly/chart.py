@@ -236,7 +236,7 @@ def _chart_note(windows: int, bands: list[Band], gap: float, injections: int, me
     if gap:
         parts.append(
             f"The {windows:,} chaos windows are drawn as {len(bands):,} band{'s' if len(bands) != 1 else ''}: windows less than "
-            f"{_duration_text(gap)} apart share one band (at most {limits.CHART_BANDS:,} bands are drawn)."
+            f"{duration_text(gap)} apart share one band (at most {limits.CHART_BANDS:,} bands are drawn)."
         )
     if measured < injections:
         parts.append(
@@ -252,12 +252,13 @@ def _chart_note(windows: int, bands: list[Band], gap: float, injections: int, me
     return " ".join(parts)
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float, *, hour_digits: int = 1) -> str:
+    """`45 s`, `12 min`, `2.5 h`: a span in the unit that reads best (the PDF's caption wants whole hours)."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 3600:.{hour_digits}f} h"
 
 
 def render_svg(

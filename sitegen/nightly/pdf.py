@@ -392,21 +392,15 @@ def _chart_caption(report: NightReport, ctx: PdfContext) -> str:
         t0, t1 = series.points[0][0], series.points[-1][0]
         night_s = (ctx.until - ctx.since).total_seconds()
         if night_s > 0 and (t1 - t0) < 0.95 * night_s:
-            from sitegen.nightly.chart import time_range
+            from sitegen.nightly.chart import duration_text, time_range
 
             parts.append(
-                f"The chart covers {time_range(t0, t1, ctx.tz)}, {_hours(t1 - t0)} of the night's "
-                f"{_hours(night_s)} window: the part where the metric has points."
+                f"The chart covers {time_range(t0, t1, ctx.tz)}, {duration_text(t1 - t0, hour_digits=0)} of the night's "
+                f"{duration_text(night_s, hour_digits=0)} window: the part where the metric has points."
             )
     if ctx.chart_note:
         parts.append(ctx.chart_note)
     return " ".join(parts)
-
-
-def _hours(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 3600:.0f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
 def _top_signatures(doc: _Doc, report: NightReport) -> None:

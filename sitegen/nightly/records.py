@@ -152,7 +152,7 @@ class Injection:
     @property
     def never_recovered(self) -> bool:
         """A measured injection whose metric did not come back within the data."""
-        return self.baseline is not None and self.ttr_s is None
+        return self.measured and self.ttr_s is None
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from sitegen.errors import ReportError
 from sitegen.nightly.logs.entries import Assembler, assemble
 from sitegen.nightly.logs.formats import MAX_LINE, Context, Head, clean, parse_line
 from sitegen.nightly.logs.inputs import BLOCK, Source, expand, is_gzip, iter_buffers, iter_lines, open_source
-from sitegen.nightly.logs.scan import scan_block
+from sitegen.nightly.logs.scan import BLANK_BYTES, scan_block
 from sitegen.nightly.logs.tally import COUNTED, Tally, new_tally
 from sitegen.nightly.records import LEVELS, LogDigest, LogRecord
 
@@ -202,7 +202,7 @@ def _time_before_offset(path: str, offset: int, ctx: Context) -> dt.datetime | N
             if start > 0:
                 lines = lines[1:]  # maybe a partial line
             for raw in reversed(lines):
-                if not raw.strip():  # a blank line is never a head (16 MiB of them would be parsed one by one)
+                if not raw.strip(BLANK_BYTES):  # a blank line is never a head (16 MiB of them would be parsed one by one)
                     continue
                 head = parse_line(clean(raw)[0], ctx)
                 if head is not None and head.time is not None:

@@ -24,8 +24,8 @@ from sitegen.nightly.logs.formats import MAX_LINE, Context, clean, parse_line
 log = logging.getLogger(__name__)
 
 _WINDOW = MAX_LINE // 2
-_BLANK_BYTES = b" \t\r"
-_BLANK_RUN = re.compile(rb"(?:[ \t\r]*\n)+")  # whole lines of only these: `clean` makes each of them ""
+BLANK_BYTES = b" \t\r"  # what a line may hold and still be blank: `clean` makes such a line ""
+_BLANK_RUN = re.compile(rb"(?:[" + re.escape(BLANK_BYTES) + rb"]*\n)+")  # a run of whole blank lines
 
 
 def _has_long_line(buf: bytes | bytearray, end: int) -> bool:
@@ -74,7 +74,7 @@ def scan_block(buf: bytes | bytearray, end: int, asm: Assembler) -> None:
             break
         if start > pos:  # a run of skipped heads lies between
             skipped(pos, start)
-        if start == stop or buf[start] in _BLANK_BYTES:
+        if start == stop or buf[start] in BLANK_BYTES:
             # A blank line (nothing, or spaces, tabs and CRs, which `clean` turns into nothing), and maybe a run of
             # them: each only continues the record above (a million of them one by one took minutes), so the run
             # is handed over at once and the search goes on after it.
