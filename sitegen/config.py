@@ -152,7 +152,9 @@ SCHEMA = Section(
             str, "", "Absolute URL the site is served from; enables the Atom feed (feed.xml) and canonical links.", _base_url
         ),
         "cache_dir": Key(
-            str, ".sitegen-cache", "Folder for the extraction cache; outside the output folder, and outside the reports folder unless hidden."
+            str,
+            ".sitegen-cache",
+            "Folder for the extraction cache; outside the output folder, and outside the reports folder unless hidden.",
         ),
         "summary_length": Key(int, 300, "Maximum characters of summary text shown on a card.", _positive),
         # 60 keeps index.html near 100 KB with ten suites (a card is about 1.4 KB); older nights are a click away.
