@@ -256,7 +256,7 @@ def duration_text(seconds: float, *, hour_digits: int = 1) -> str:
     """`45 s`, `12 min`, `2.5 h`: a span in the unit that reads best (the PDF's caption wants whole hours)."""
     if seconds < 120:
         return f"{seconds:.0f} s"
-    if seconds < 7200:
+    if seconds < 5400:  # from 90 minutes on, hours read better
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.{hour_digits}f} h"
 
